@@ -1,0 +1,101 @@
+//! One module per subcommand. Commands talk to the user (through [`Ui`]) and
+//! wrap core errors with anyhow context and hints.
+
+mod env;
+mod exec;
+mod init;
+mod lock;
+mod materialise;
+mod status;
+
+use anyhow::Result;
+
+use crate::cli::{Command, EnvCommand};
+use crate::errors::{error_with_hint, ExitCode, HintExt};
+use crate::fsutil::StateLock;
+use crate::nix::{Event, Nix};
+use crate::project::Project;
+use crate::settings::{Settings, Verbosity};
+use crate::ui::{Spinner, Ui};
+
+pub fn dispatch(command: Command, settings: &Settings, ui: &Ui) -> Result<ExitCode> {
+    let ctx = Context { settings, ui };
+    match command {
+        Command::Init => init::run(&ctx),
+        Command::Lock(args) => lock::run(&ctx, &args),
+        Command::Materialise(args) => materialise::run(&ctx, &args),
+        Command::Env(EnvCommand::Enter(args)) => env::enter(&ctx, &args),
+        Command::Env(EnvCommand::Print(args)) => env::print(&ctx, &args),
+        Command::Exec(args) => exec::run(&ctx, &args),
+        Command::Status(args) => status::run(&ctx, &args),
+    }
+}
+
+/// What every command gets: the resolved settings and the output channel.
+pub struct Context<'a> {
+    pub settings: &'a Settings,
+    pub ui: &'a Ui,
+}
+
+impl<'a> Context<'a> {
+    /// The project, or an error telling how to create one.
+    pub fn project(&self) -> Result<Project> {
+        match &self.settings.project_root {
+            Some(root) => Ok(Project::new(root.value.clone())),
+            None => Err(error_with_hint(
+                format!(
+                    "no crate-env.nix in {} or any parent directory",
+                    self.settings.start_dir.value.display()
+                ),
+                "run `crate-env init` to create one",
+            )),
+        }
+    }
+
+    /// Finds Nix; its commands and progress are reported on `spinner`.
+    pub fn nix<'s>(&'s self, spinner: &'s Spinner) -> Result<Nix<'s>> {
+        let nix = Nix::find(self.settings.nix_bin_dir.value.as_deref()).hint(
+            "install Nix (https://nixos.org/download), or point CRATE_ENV_NIX_BIN_DIR at its bin directory",
+        )?;
+        let verbosity = self.ui.verbosity();
+        Ok(nix.observe(move |event| report(verbosity, spinner, event)))
+    }
+
+    /// Takes `.crate-env/lock`, telling the user if they have to wait.
+    pub fn lock_state(&self, project: &Project) -> Result<StateLock> {
+        let state_dir = project.state_dir();
+        let lock = StateLock::acquire(&state_dir, || {
+            self.ui
+                .info("waiting for another crate-env to finish (.crate-env/lock)…")
+        })?;
+        write_state_gitignore(&state_dir);
+        Ok(lock)
+    }
+}
+
+/// `.crate-env/` ignores itself, so it stays out of git even without the
+/// entry `init` adds to the project's `.gitignore`.
+fn write_state_gitignore(state_dir: &std::path::Path) {
+    let path = state_dir.join(".gitignore");
+    if !path.exists() {
+        // Best effort: failing to write it must not stop the real work.
+        let _ = crate::fsutil::atomic_write(&path, b"*\n");
+    }
+}
+
+fn report(verbosity: Verbosity, spinner: &Spinner, event: Event<'_>) {
+    match event {
+        Event::Command(line) if verbosity >= Verbosity::Verbose => {
+            spinner.println(format!("+ {line}"))
+        }
+        Event::Building(name) => {
+            spinner.set_message(format!("building {name}"));
+            if verbosity >= Verbosity::Verbose {
+                spinner.println(format!("building {name}"));
+            }
+        }
+        Event::Fetching(what) => spinner.set_message(format!("fetching {what}")),
+        Event::Output(line) if verbosity >= Verbosity::Trace => spinner.println(line),
+        _ => {}
+    }
+}

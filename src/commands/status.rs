@@ -1,0 +1,297 @@
+//! `crate-env status`: what is pinned, materialised and rooted, and where
+//! each setting comes from. Reads files only; never starts Nix.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result};
+use serde::Serialize;
+
+use super::Context;
+use crate::cli::StatusArgs;
+use crate::envcache::{cache_key, CachedEnv, KeyInputs};
+use crate::errors::ExitCode;
+use crate::lock::{config_stamp, InputName, Lock, LockedInput, Toolchains};
+use crate::nixlib;
+use crate::project::{Project, GC_ROOTS};
+use crate::settings::{Setting, Settings};
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Status<'a> {
+    settings: &'a Settings,
+    project: Option<ProjectStatus>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ProjectStatus {
+    root: PathBuf,
+    config_files: Vec<PathBuf>,
+    lock: LockStatus,
+    cache: CacheStatus,
+    gc_roots: Vec<RootStatus>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LockStatus {
+    path: PathBuf,
+    exists: bool,
+    /// Why it could not be read, if it could not.
+    error: Option<String>,
+    /// Resolved from the current crate-env.nix; `null` without a readable lock.
+    fresh: Option<bool>,
+    inputs: Vec<InputStatus>,
+    toolchains: Option<Toolchains>,
+}
+
+#[derive(Debug, Serialize)]
+struct InputStatus {
+    name: &'static str,
+    #[serde(flatten)]
+    input: LockedInput,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CacheStatus {
+    path: PathBuf,
+    exists: bool,
+    error: Option<String>,
+    /// Built for the current lock and config (a cache hit starts no Nix).
+    fresh: bool,
+    materialised: Option<u64>,
+    stable: Option<PathBuf>,
+    nightly: Option<PathBuf>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RootStatus {
+    name: &'static str,
+    path: PathBuf,
+    exists: bool,
+    /// Where the root points.
+    target: Option<PathBuf>,
+    /// Whether the target is still there.
+    valid: bool,
+}
+
+pub fn run(ctx: &Context<'_>, args: &StatusArgs) -> Result<ExitCode> {
+    let project = ctx.project().ok();
+    let status = Status {
+        settings: ctx.settings,
+        project: project.map(|p| project_status(ctx, &p)).transpose()?,
+    };
+    if args.json {
+        let mut text = serde_json::to_string_pretty(&status).context("cannot serialise status")?;
+        text.push('\n');
+        print!("{text}");
+    } else {
+        print_human(ctx, &status);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn project_status(ctx: &Context<'_>, project: &Project) -> Result<ProjectStatus> {
+    let lock = lock_status(project);
+    let cache = cache_status(ctx, project);
+    Ok(ProjectStatus {
+        root: project.root.clone(),
+        config_files: project.config_files(),
+        lock,
+        cache,
+        gc_roots: GC_ROOTS
+            .iter()
+            .map(|name| root_status(project, name))
+            .collect(),
+    })
+}
+
+fn lock_status(project: &Project) -> LockStatus {
+    let path = project.lock_file();
+    let mut status = LockStatus {
+        exists: path.exists(),
+        path: path.clone(),
+        error: None,
+        fresh: None,
+        inputs: vec![],
+        toolchains: None,
+    };
+    match Lock::read(&path) {
+        Ok(Some((lock, _))) => {
+            status.fresh = config_stamp(&project.root, &project.config_files())
+                .ok()
+                .map(|stamp| lock.is_fresh_for(&stamp));
+            status.inputs = InputName::ALL
+                .iter()
+                .map(|&name| InputStatus {
+                    name: name.as_str(),
+                    input: lock.inputs.get(name).clone(),
+                })
+                .collect();
+            status.toolchains = Some(lock.toolchains);
+        }
+        Ok(None) => {}
+        Err(err) => status.error = Some(err.to_string()),
+    }
+    status
+}
+
+fn cache_status(ctx: &Context<'_>, project: &Project) -> CacheStatus {
+    let path = project.env_cache();
+    let mut status = CacheStatus {
+        exists: path.exists(),
+        path: path.clone(),
+        error: None,
+        fresh: false,
+        materialised: None,
+        stable: None,
+        nightly: None,
+    };
+    match CachedEnv::read(&path) {
+        Ok(Some(cached)) => {
+            status.fresh = current_key(ctx, project).is_some_and(|key| cached.is_fresh(&key));
+            status.materialised = Some(cached.materialised);
+            status.stable = Some(cached.env.stable);
+            status.nightly = cached.env.nightly;
+        }
+        Ok(None) => {}
+        Err(err) => status.error = Some(err.to_string()),
+    }
+    status
+}
+
+fn current_key(ctx: &Context<'_>, project: &Project) -> Option<String> {
+    let lock_bytes = std::fs::read(project.lock_file()).ok()?;
+    let config_files: Vec<(PathBuf, Vec<u8>)> = project
+        .config_files()
+        .into_iter()
+        .map(|p| std::fs::read(&p).ok().map(|bytes| (p, bytes)))
+        .collect::<Option<_>>()?;
+    Some(cache_key(&KeyInputs {
+        lib_hash: &nixlib::lib_hash(),
+        system: &ctx.settings.system.value,
+        lock_bytes: &lock_bytes,
+        config_files: &config_files,
+    }))
+}
+
+fn root_status(project: &Project, name: &'static str) -> RootStatus {
+    let path = project.gcroot(name);
+    let target = std::fs::read_link(&path).ok();
+    RootStatus {
+        name,
+        exists: std::fs::symlink_metadata(&path).is_ok(),
+        valid: target.as_deref().is_some_and(Path::exists),
+        path,
+        target,
+    }
+}
+
+fn print_human(ctx: &Context<'_>, status: &Status<'_>) {
+    let ui = ctx.ui;
+    match &status.project {
+        Some(project) => print_project(ctx, project),
+        None => ui.info(format!(
+            "no project: no crate-env.nix in {} or above (`crate-env init` creates one)",
+            status.settings.start_dir.value.display()
+        )),
+    }
+    ui.info("settings:");
+    let s = status.settings;
+    let line = |name: &str, value: String, source: &crate::settings::Source| {
+        ui.info(format!("  {name:<20} {value}  ({source})"));
+    };
+    line(
+        "directory",
+        s.start_dir.value.display().to_string(),
+        &s.start_dir.source,
+    );
+    if let Some(root) = &s.project_root {
+        line(
+            "project root",
+            root.value.display().to_string(),
+            &root.source,
+        );
+    }
+    line("system", s.system.value.clone(), &s.system.source);
+    line(
+        "verbosity",
+        format!("{:?}", s.verbosity.value).to_lowercase(),
+        &s.verbosity.source,
+    );
+    line("color", s.color.value.to_string(), &s.color.source);
+    line(
+        "github git base",
+        s.github_git_base.value.clone(),
+        &s.github_git_base.source,
+    );
+    line(
+        "github archive base",
+        s.github_archive_base.value.clone(),
+        &s.github_archive_base.source,
+    );
+    line(
+        "nix bin dir",
+        optional_path(&s.nix_bin_dir),
+        &s.nix_bin_dir.source,
+    );
+}
+
+fn optional_path(setting: &Setting<Option<PathBuf>>) -> String {
+    setting
+        .value
+        .as_ref()
+        .map_or("(search PATH)".into(), |p| p.display().to_string())
+}
+
+fn print_project(ctx: &Context<'_>, project: &ProjectStatus) {
+    let ui = ctx.ui;
+    ui.info(format!("project: {}", project.root.display()));
+    let lock = &project.lock;
+    match (&lock.error, lock.exists, lock.fresh) {
+        (Some(error), _, _) => ui.info(format!("lock: unreadable: {error}")),
+        (None, false, _) => ui.info("lock: none (run `crate-env lock`)"),
+        (None, true, Some(false)) => {
+            ui.info("lock: stale, crate-env.nix changed (run `crate-env lock`)")
+        }
+        (None, true, _) => ui.info("lock: up to date"),
+    }
+    for input in &lock.inputs {
+        let pin = match &input.input.rev {
+            Some(_) => format!(
+                "{}, {}",
+                super::lock::pin_summary(&input.input),
+                input.input.nar_hash
+            ),
+            None => input.input.nar_hash.clone(),
+        };
+        ui.info(format!("  {:<13} {} ({pin})", input.name, input.input.spec));
+    }
+    if let Some(toolchains) = &lock.toolchains {
+        ui.info(format!(
+            "  {:<13} {}",
+            "toolchains",
+            super::lock::toolchain_summary(toolchains)
+        ));
+    }
+    let cache = &project.cache;
+    match (&cache.error, cache.exists, cache.fresh) {
+        (Some(error), _, _) => ui.info(format!("environment: unreadable: {error}")),
+        (None, false, _) => ui.info("environment: not materialised (run `crate-env materialise`)"),
+        (None, true, true) => ui.info("environment: materialised, up to date"),
+        (None, true, false) => {
+            ui.info("environment: materialised for an older lock or crate-env.nix")
+        }
+    }
+    ui.info("gc roots:");
+    for root in &project.gc_roots {
+        let state = match (&root.target, root.valid) {
+            (None, _) => "(none)".to_string(),
+            (Some(target), true) => format!("-> {}", target.display()),
+            (Some(target), false) => format!("-> {} (missing)", target.display()),
+        };
+        ui.info(format!("  {:<13} {state}", root.name));
+    }
+}
