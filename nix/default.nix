@@ -64,6 +64,7 @@ let
     "packages"
     "env"
     "shellHook"
+    "nixConfig"
   ];
 
   # callPackage-style: pass only what a function with formals asks for, so
@@ -252,6 +253,8 @@ let
   meta = {
     stable = "${stable}";
     nightly = if nightly == null then null else "${nightly}";
+    # Where the user's packages keep their binaries: each gets a proxy in .crate-env/bin.
+    packages = map (p: "${p.bin or p.out or p}") packages;
     sources = {
       nixpkgs = "${sources.nixpkgs}";
       rust-overlay = "${sources.rust-overlay}";
@@ -282,14 +285,92 @@ in
 {
   inherit env;
 
-  request = {
-    rust = rustConfig;
-    inherit coverage;
-    nightly = nightlyConfig;
-    packages = map (p: p.name or "unnamed") packages;
-    available = {
-      stable = builtins.filter (v: v != "latest") (builtins.attrNames pkgs.rust-bin.stable);
-      nightly = builtins.filter (v: v != "latest") (builtins.attrNames pkgs.rust-bin.nightly);
+  # Binary caches for building the environment (docs/ci.md): crate-env passes
+  # them to nix-build as `--option substituters …` / `trusted-public-keys …`.
+  nixConfig =
+    let
+      given = expect "nixConfig must be an attribute set" builtins.isAttrs (config.nixConfig or { });
+      known = [
+        "substituters"
+        "trusted-public-keys"
+      ];
+      unknown = builtins.filter (n: !(builtins.elem n known)) (builtins.attrNames given);
+    in
+    if unknown != [ ] then
+      throw "crate-env.nix: unknown nixConfig field(s) ${builtins.concatStringsSep ", " unknown}; known: substituters, trusted-public-keys"
+    else
+      {
+        substituters = stringList "nixConfig.substituters" (given.substituters or [ ]);
+        trusted-public-keys = stringList "nixConfig.trusted-public-keys" (
+          given.trusted-public-keys or [ ]
+        );
+      };
+
+  # What lock-time resolution needs (src/resolve.rs, docs/resolution.md): all
+  # toolchain names, and the release date, components and targets of the
+  # candidates only, so a real rust-overlay with hundreds of nightlies is not
+  # evaluated toolchain by toolchain. The candidates are a superset of what
+  # the Rust side may pick; it applies the rules.
+  request =
+    let
+      names = channel: builtins.filter (v: v != "latest") (builtins.attrNames pkgs.rust-bin.${channel});
+      stables = names "stable";
+      nightlies = names "nightly";
+      host = pkgs.stdenv.hostPlatform.rust.rustcTarget;
+      # `_manifest.date` is the channel manifest's date: a stable's release date.
+      describe = toolchain: {
+        date = toolchain._manifest.date or null;
+        components = builtins.attrNames (toolchain._components.${host} or { });
+        targets = builtins.attrNames (toolchain._components or { });
+      };
+      describeAll =
+        channel: list:
+        builtins.listToAttrs (
+          map (name: {
+            inherit name;
+            value = describe pkgs.rust-bin.${channel}.${name};
+          }) list
+        );
+      minorOf =
+        v:
+        let
+          m = builtins.match "([0-9]+\\.[0-9]+).*" v;
+        in
+        if m == null then v else builtins.head m;
+      newestStable = builtins.foldl' (
+        a: v: if a == null || builtins.compareVersions v a > 0 then v else a
+      ) null stables;
+      wantedMinor =
+        if rustConfig.channel == "stable" then
+          (if newestStable == null then "" else minorOf newestStable)
+        else
+          minorOf rustConfig.channel;
+      stableDetails = describeAll "stable" (builtins.filter (v: minorOf v == wantedMinor) stables);
+      # Nightlies older than the newest candidate's release date cover every
+      # branch point the Rust side can compute.
+      newestRelease = builtins.foldl' (
+        a: d: if d != null && (a == null || d > a) then d else a
+      ) null (map (v: v.date) (builtins.attrValues stableDetails));
+      nightlyCandidates =
+        if nightlyConfig == null then
+          [ ]
+        else if nightlyConfig.date == "auto" then
+          builtins.filter (d: newestRelease == null || d < newestRelease) nightlies
+        else
+          builtins.filter (d: d == nightlyConfig.date) nightlies;
+    in
+    {
+      rust = rustConfig;
+      inherit coverage host;
+      nightly = nightlyConfig;
+      packages = map (p: p.name or "unnamed") packages;
+      available = {
+        stable = stables;
+        nightly = nightlies;
+      };
+      details = {
+        stable = stableDetails;
+        nightly = describeAll "nightly" nightlyCandidates;
+      };
     };
-  };
 }

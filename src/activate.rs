@@ -1,5 +1,6 @@
 //! The variables to export for a cached environment: the environment's own
-//! variables, with the caller's `PATH` kept after the environment's.
+//! variables, with the caller's `PATH` kept after the environment's, and the
+//! project's proxies (`.crate-env/bin`) in front of both.
 
 use std::path::Path;
 
@@ -7,10 +8,10 @@ use crate::envcache::CachedEnv;
 
 pub const ROOT_VAR: &str = "CRATE_ENV_ROOT";
 
-/// Every variable of the environment as is, except `PATH`, which is the
-/// environment's PATH, `:`, then the caller's PATH (entries already in the
-/// environment's PATH are not repeated, so activating twice does not grow
-/// PATH); plus `CRATE_ENV_ROOT`.
+/// Every variable of the environment as is, except `PATH`, which is
+/// `<root>/.crate-env/bin`, the environment's PATH, then the caller's PATH
+/// (entries already in front are not repeated, so activating twice does not
+/// grow PATH); plus `CRATE_ENV_ROOT`.
 pub fn activation_vars(
     env: &CachedEnv,
     root: &Path,
@@ -21,7 +22,8 @@ pub fn activation_vars(
         .into_iter()
         .map(|(name, value)| {
             if name == "PATH" {
-                let joined = join_path(&value, caller_path.unwrap_or(""));
+                let ours = format!("{}:{value}", proxy_dir(root).display());
+                let joined = join_path(&ours, caller_path.unwrap_or(""));
                 (name, joined)
             } else {
                 (name, value)
@@ -31,6 +33,12 @@ pub fn activation_vars(
     vars.retain(|(name, _)| name != ROOT_VAR);
     vars.push((ROOT_VAR.to_owned(), root.to_string_lossy().into_owned()));
     vars
+}
+
+/// `.crate-env/bin`: the proxies, first on the environment's PATH so that
+/// `cargo +nightly` works wherever the environment is applied.
+pub fn proxy_dir(root: &Path) -> std::path::PathBuf {
+    root.join(crate::project::STATE_DIR).join("bin")
 }
 
 fn join_path(env_path: &str, caller_path: &str) -> String {
@@ -68,7 +76,7 @@ mod tests {
         let vars = activation_vars(&env(), Path::new("/p"), Some("/usr/bin:/bin"));
         assert_eq!(
             get(&vars, "PATH"),
-            "/nix/store/a/bin:/nix/store/b/bin:/usr/bin:/bin"
+            "/p/.crate-env/bin:/nix/store/a/bin:/nix/store/b/bin:/usr/bin:/bin"
         );
         assert_eq!(get(&vars, "CC"), "gcc");
         assert_eq!(
@@ -81,7 +89,10 @@ mod tests {
     fn empty_caller_path_is_omitted() {
         for caller in [None, Some("")] {
             let vars = activation_vars(&env(), Path::new("/p"), caller);
-            assert_eq!(get(&vars, "PATH"), "/nix/store/a/bin:/nix/store/b/bin");
+            assert_eq!(
+                get(&vars, "PATH"),
+                "/p/.crate-env/bin:/nix/store/a/bin:/nix/store/b/bin"
+            );
         }
     }
 

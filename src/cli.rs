@@ -40,6 +40,8 @@ pub enum Command {
     Init,
     /// Resolve inputs and toolchains into crate-env.lock
     Lock(LockArgs),
+    /// Move inputs to the newest revision of their ref and re-resolve the toolchains
+    Update(UpdateArgs),
     /// Build what the lock names, register GC roots, cache the environment
     #[command(alias = "materialize")]
     Materialise(MaterialiseArgs),
@@ -50,6 +52,60 @@ pub enum Command {
     Exec(ExecArgs),
     /// Show what is pinned, materialised and rooted, and where settings come from
     Status(StatusArgs),
+    /// Print the `use_crate_env` function for direnv (`.envrc`: `use crate_env`)
+    Direnv(DirenvArgs),
+    /// Check the toolchain, coverage tools, wasm-bindgen, Cargo files and the lock for drift
+    Doctor,
+    /// Frozen materialise, doctor's checks, then export the environment to the CI
+    Ci(CiArgs),
+    /// Write rust-toolchain.toml from the lock, for rustup users and editors
+    ToolchainFile(ToolchainFileArgs),
+    /// Share the environment through a Nix binary cache
+    #[command(subcommand)]
+    Cache(CacheCommand),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Emit {
+    /// Append to $GITHUB_PATH and $GITHUB_ENV
+    Github,
+    /// Write a dotenv file (see --dotenv) for GitLab's `artifacts: reports: dotenv`
+    Gitlab,
+    /// Print `export NAME='value';` lines on stdout
+    Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct CiArgs {
+    /// How to export the environment [default: github under GitHub Actions, gitlab under GitLab CI, else shell]
+    #[arg(long, value_enum)]
+    pub emit: Option<Emit>,
+    /// The dotenv file `--emit gitlab` writes
+    #[arg(long, value_name = "FILE", default_value = "crate-env.env")]
+    pub dotenv: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ToolchainFileArgs {
+    /// Do not write: exit 1 if rust-toolchain.toml differs from the lock
+    #[arg(long)]
+    pub check: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CacheCommand {
+    /// Copy the environment's closure to a Nix binary cache (`nix copy`)
+    Push(CachePushArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CachePushArgs {
+    /// The binary cache, e.g. file:///srv/cache or s3://bucket (Nix store URI)
+    #[arg(value_name = "URI")]
+    pub uri: String,
+    /// Sign the paths with this key (`nix-store --generate-binary-cache-key`)
+    #[arg(long, value_name = "FILE")]
+    pub secret_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -63,6 +119,22 @@ pub struct LockArgs {
     /// Do not write: fail if crate-env.lock is stale for the current crate-env.nix
     #[arg(long, conflicts_with_all = ["nixpkgs", "rust_overlay"])]
     pub check: bool,
+    /// Take nixpkgs and rust-overlay as pinned in a flake's flake.lock (no download)
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["nixpkgs", "rust_overlay", "check"])]
+    pub from_flake_lock: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// The input to move [default: both]
+    #[arg(value_enum, value_name = "INPUT")]
+    pub input: Option<UpdateInput>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum UpdateInput {
+    Nixpkgs,
+    RustOverlay,
 }
 
 #[derive(Debug, Args)]
@@ -99,6 +171,30 @@ pub struct ExecArgs {
     /// The command and its arguments
     #[arg(last = true, required = true, value_name = "CMD")]
     pub command: Vec<OsString>,
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct DirenvArgs {
+    /// Write it to direnv's lib directory ($XDG_CONFIG_HOME/direnv/lib/crate-env.sh)
+    #[arg(long)]
+    pub install: bool,
+    #[command(subcommand)]
+    pub command: Option<DirenvCommand>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DirenvCommand {
+    /// The environment as bash code for `use_crate_env` (run by it when an input changed)
+    #[command(hide = true)]
+    Export(DirenvExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DirenvExportArgs {
+    /// direnv's own binary (`$direnv` in its stdlib), used to record the watched files
+    #[arg(long, value_name = "PATH")]
+    pub direnv: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -21,6 +21,9 @@ pub struct StoreEnv {
     #[serde(default)]
     pub nightly: Option<PathBuf>,
     pub sources: Sources,
+    /// Output paths (binaries' outputs) of the user's `packages`.
+    #[serde(default)]
+    pub packages: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -60,8 +60,37 @@ impl RunError {
     }
 }
 
+/// Sets the exit code of an error (`crate-env ci`: 2 for an evaluation or
+/// build error, 1 for drift). Attached as anyhow context like [`Hint`]; it
+/// displays as nothing and `describe` leaves it out.
+#[derive(Debug, Clone, Copy)]
+pub struct ExitWith(pub ExitCode);
+
+impl fmt::Display for ExitWith {
+    fn fmt(&self, _f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        Ok(())
+    }
+}
+
+pub trait ExitWithExt<T> {
+    /// Makes the process exit with `code` if this error ends it.
+    fn exit_with(self, code: ExitCode) -> anyhow::Result<T>;
+}
+
+impl<T, E> ExitWithExt<T> for Result<T, E>
+where
+    E: Into<anyhow::Error>,
+{
+    fn exit_with(self, code: ExitCode) -> anyhow::Result<T> {
+        self.map_err(|e| e.into().context(ExitWith(code)))
+    }
+}
+
 /// The exit code for an error that ends the process.
 pub fn exit_code_of(err: &anyhow::Error) -> ExitCode {
+    if let Some(ExitWith(code)) = err.downcast_ref::<ExitWith>() {
+        return *code;
+    }
     match err.downcast_ref::<RunError>() {
         Some(run) => run.exit_code(),
         None => ExitCode::FAILURE,
@@ -80,7 +109,7 @@ pub fn describe(err: &anyhow::Error) -> (String, Vec<String>, Option<String>) {
     let mut layers = err
         .chain()
         .map(|e| e.to_string())
-        .filter(|text| Some(text) != hint.as_ref());
+        .filter(|text| Some(text) != hint.as_ref() && !text.is_empty());
     let message = layers.next().unwrap_or_default();
     // Causes whose text is already part of the message (thiserror `{0}` style) add noise.
     let causes = layers.filter(|c| !message.contains(c.as_str())).collect();
@@ -104,5 +133,18 @@ mod tests {
         assert_eq!(message, "lock failed");
         assert_eq!(causes, vec!["cannot write crate-env.lock", "disk on fire"]);
         assert_eq!(hint.as_deref(), Some("check permissions"));
+    }
+
+    #[test]
+    fn exit_with_sets_the_code_and_is_not_printed() {
+        let err: Result<(), std::io::Error> = Err(std::io::Error::other("eval failed"));
+        let err = err
+            .context("cannot build")
+            .exit_with(ExitCode::USAGE)
+            .unwrap_err();
+        assert_eq!(exit_code_of(&err), ExitCode::USAGE);
+        let (message, causes, _) = describe(&err);
+        assert_eq!(message, "cannot build");
+        assert_eq!(causes, vec!["eval failed"]);
     }
 }

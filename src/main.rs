@@ -4,10 +4,15 @@ use clap::Parser;
 use crate_env::cli::Cli;
 
 fn main() {
-    // Later (proxies, issue 4): dispatch on argv[0] here, before clap, the way
-    // rustup does: `cargo`, `rustc`, ... symlinked to this binary.
-    let cli = Cli::parse();
-    let code = match crate_env::run(cli) {
+    // `cargo`, `rustc`, ... in .crate-env/bin are links to this binary: like
+    // rustup, dispatch on argv[0] before clap (and without it: proxies must be fast).
+    let mut args = std::env::args_os();
+    let argv0 = args.next().unwrap_or_default();
+    let result = match crate_env::proxy::proxy_name(&argv0) {
+        Some(name) => crate_env::run_proxy(&name, args.collect()),
+        None => crate_env::run(Cli::parse()),
+    };
+    let code = match result {
         Ok(code) => code.0,
         Err(err) => {
             print_error(&err);

@@ -84,6 +84,9 @@ pub struct Nix<'o> {
     build: PathBuf,
     store: PathBuf,
     prefetch_url: PathBuf,
+    /// `--option NAME VALUE` for every command (substituters from crate-env.nix).
+    options: Vec<(String, String)>,
+    bin_dir: Option<PathBuf>,
     observer: Observer<'o>,
 }
 
@@ -107,8 +110,41 @@ impl<'o> Nix<'o> {
             build: find("nix-build")?,
             store: find("nix-store")?,
             prefetch_url: find("nix-prefetch-url")?,
+            options: Vec::new(),
+            bin_dir: bin_dir.map(Path::to_path_buf),
             observer: Box::new(|_| {}),
         })
+    }
+
+    /// Passes `--option NAME VALUE` to every later command.
+    pub fn set_options(&mut self, options: Vec<(String, String)>) {
+        self.options = options;
+    }
+
+    /// `nix copy --to URI PATHS…` (experimental `nix-command`: Nix has no
+    /// classic binary-cache writer). Copies the paths' closures.
+    pub fn copy_to(&self, uri: &str, paths: &[PathBuf]) -> Result<(), NixError> {
+        let nix = locate("nix", self.bin_dir.as_deref())?;
+        let mut argv = os_args([
+            "--extra-experimental-features",
+            "nix-command",
+            "copy",
+            "--to",
+            uri,
+        ]);
+        argv.extend(paths.iter().map(|p| p.into()));
+        self.run(&nix, &argv).map(drop)
+    }
+
+    /// `nix-store --query --requisites PATH`: the closure of a store path.
+    pub fn closure(&self, path: &Path) -> Result<Vec<PathBuf>, NixError> {
+        let argv: Vec<OsString> = vec!["--query".into(), "--requisites".into(), path.into()];
+        let stdout = self.run(&self.store, &argv)?;
+        Ok(String::from_utf8_lossy(&stdout)
+            .lines()
+            .filter(|l| l.starts_with('/'))
+            .map(PathBuf::from)
+            .collect())
     }
 
     /// Reports commands and progress to `observer`.
@@ -211,6 +247,18 @@ impl<'o> Nix<'o> {
 
     /// Runs a Nix command; streams stderr to the observer, returns stdout.
     fn run(&self, program: &Path, argv: &[OsString]) -> Result<Vec<u8>, NixError> {
+        let with_options: Vec<OsString>;
+        let argv = if self.options.is_empty() {
+            argv
+        } else {
+            with_options = self
+                .options
+                .iter()
+                .flat_map(|(name, value)| os_args(["--option", name, value]))
+                .chain(argv.iter().cloned())
+                .collect();
+            &with_options
+        };
         let command = display_command(program, argv);
         (self.observer)(Event::Command(&command));
         let mut child = Command::new(program)

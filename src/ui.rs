@@ -64,6 +64,29 @@ impl Ui {
         self.write_line(&format!("{label}: {text}"));
     }
 
+    /// A check that passed (`doctor`, `ci`; hidden by `-q`).
+    pub fn ok(&self, message: impl AsRef<str>) {
+        if self.verbosity >= Verbosity::Normal {
+            let label = self.paint("ok     ", "32");
+            self.write_line(&format!("{label} {}", message.as_ref()));
+        }
+    }
+
+    /// A check that did not apply (hidden by `-q`).
+    pub fn skipped(&self, message: impl AsRef<str>) {
+        if self.verbosity >= Verbosity::Normal {
+            let label = self.paint("skipped", "2");
+            self.write_line(&format!("{label} {}", message.as_ref()));
+        }
+    }
+
+    /// A check that found drift; shown even with `-q`.
+    pub fn problem(&self, message: impl AsRef<str>) {
+        let label = self.paint("problem", "31");
+        let text = message.as_ref().trim_end().replace('\n', "\n        ");
+        self.write_line(&format!("{label} {text}"));
+    }
+
     /// Details shown with `-v`.
     pub fn verbose(&self, message: impl AsRef<str>) {
         if self.verbosity >= Verbosity::Verbose {

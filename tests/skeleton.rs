@@ -108,8 +108,19 @@ fn materialised_env_pins_rustc_and_links_a_native_library_through_pkg_config() {
 
     let vv = p.sh("rustc -vV");
     assert!(vv.contains(&format!("release: {}", stable())), "{vv}");
+    // rustc resolves to the project's proxy, which execs the pinned store rustc.
     let which = p.sh("command -v rustc");
-    assert!(which.starts_with("/nix/store/"), "rustc comes from {which}");
+    let proxy = p.root.join(".crate-env/bin/rustc");
+    assert_eq!(
+        which.trim_end(),
+        proxy.display().to_string(),
+        "rustc comes from {which}"
+    );
+    let sysroot = p.sh("rustc --print sysroot");
+    assert!(
+        sysroot.starts_with("/nix/store/"),
+        "rustc runs from {sysroot}"
+    );
 
     // The setup hook of pkg-config, not the host, makes zlib visible.
     let env = p.env_json();

@@ -47,7 +47,7 @@ pub fn enter(ctx: &Context<'_>, args: &EnterArgs) -> Result<ExitCode> {
     } else {
         let shell = user_shell();
         if is_bash(&shell) {
-            interactive_bash(Path::new(&shell), env_path(&env), hook)?
+            interactive_bash(Path::new(&shell), env_path(&env, &project.root), hook)?
         } else {
             with_hook(&bash, hook, vec![shell])
         }
@@ -72,14 +72,15 @@ fn with_hook(bash: &Path, hook: &str, argv: Vec<OsString>) -> Vec<OsString> {
     full
 }
 
-/// The environment's own PATH entries (without the caller's).
-fn env_path(env: &crate::envcache::CachedEnv) -> Option<String> {
+/// The environment's own PATH entries (without the caller's), behind the
+/// proxies in `.crate-env/bin`.
+fn env_path(env: &crate::envcache::CachedEnv, root: &Path) -> Option<String> {
     env.env
         .vars
         .get("PATH")
         .and_then(|v| v.as_str())
         .filter(|p| !p.is_empty())
-        .map(str::to_owned)
+        .map(|p| format!("{}:{p}", crate::activate::proxy_dir(root).display()))
 }
 
 /// `bash --rcfile RC -i`; RC deletes itself, sources ~/.bashrc, puts the

@@ -53,6 +53,13 @@ pub struct Materialised {
 /// The environment for the current lock and config. A cache hit reads
 /// `.crate-env/env.json` only and starts no Nix process.
 pub fn ensure(ctx: &Context<'_>, project: &Project, policy: LockPolicy) -> Result<Materialised> {
+    let outcome = ensure_env(ctx, project, policy)?;
+    // Proxies in .crate-env/bin follow the environment (no Nix involved).
+    super::activation::sync_proxies(ctx, project, &outcome.env)?;
+    Ok(outcome)
+}
+
+fn ensure_env(ctx: &Context<'_>, project: &Project, policy: LockPolicy) -> Result<Materialised> {
     if let Some(env) = cache_hit(ctx, project)? {
         return Ok(Materialised { env, built: false });
     }
@@ -62,8 +69,10 @@ pub fn ensure(ctx: &Context<'_>, project: &Project, policy: LockPolicy) -> Resul
         return Ok(Materialised { env, built: false });
     }
     let spinner = ctx.ui.spinner("materialising");
-    let nix = ctx.nix(&spinner)?;
+    let mut nix = ctx.nix(&spinner)?;
     let lock_text = fresh_lock_text(ctx, project, &nix, policy)?;
+    // Binary caches named in crate-env.nix (`nixConfig`), for the build.
+    super::cache::apply_nix_config(ctx, project, &mut nix, &lock_text)?;
     let env = build(ctx, project, &nix, &lock_text)?;
     Ok(Materialised { env, built: true })
 }
@@ -101,7 +110,7 @@ fn cache_hit(ctx: &Context<'_>, project: &Project) -> Result<Option<CachedEnv>> 
 }
 
 /// The cache key for the files as they are now; `None` without a lock.
-fn current_key(ctx: &Context<'_>, project: &Project) -> Result<Option<String>> {
+pub fn current_key(ctx: &Context<'_>, project: &Project) -> Result<Option<String>> {
     let lock_bytes = match std::fs::read(project.lock_file()) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -174,6 +183,9 @@ fn build(
     std::fs::create_dir_all(project.gcroots_dir())
         .with_context(|| format!("cannot create {}", project.gcroots_dir().display()))?;
     let config_json = config_files_json(project);
+    // The key of what Nix is about to read: an edit during the build makes
+    // the next run see a different key instead of a wrongly fresh cache.
+    let key = current_key(ctx, project)?.context("crate-env.lock disappeared")?;
     let out = nix
         .build(
             &lib,
@@ -191,7 +203,6 @@ fn build(
         .with_context(|| format!("cannot read {}", env_json.display()))?;
     let env = parse_store_env(&text, &env_json)?;
     add_named_roots(project, nix, &env)?;
-    let key = current_key(ctx, project)?.context("crate-env.lock disappeared")?;
     let cached = CachedEnv {
         env,
         key,

@@ -1,16 +1,25 @@
 //! One module per subcommand. Commands talk to the user (through [`Ui`]) and
 //! wrap core errors with anyhow context and hints.
 
+pub(crate) mod activation;
+mod cache;
+mod ci;
+mod direnv;
+mod doctor;
 mod env;
 mod exec;
+mod flake_import;
 mod init;
 mod lock;
 mod materialise;
+pub(crate) mod proxy;
 mod status;
+mod toolchain_file;
+mod update;
 
 use anyhow::Result;
 
-use crate::cli::{Command, EnvCommand};
+use crate::cli::{CacheCommand, Command, EnvCommand};
 use crate::errors::{error_with_hint, ExitCode, HintExt};
 use crate::fsutil::StateLock;
 use crate::nix::{Event, Nix};
@@ -23,11 +32,17 @@ pub fn dispatch(command: Command, settings: &Settings, ui: &Ui) -> Result<ExitCo
     match command {
         Command::Init => init::run(&ctx),
         Command::Lock(args) => lock::run(&ctx, &args),
+        Command::Update(args) => update::run(&ctx, &args),
         Command::Materialise(args) => materialise::run(&ctx, &args),
         Command::Env(EnvCommand::Enter(args)) => env::enter(&ctx, &args),
         Command::Env(EnvCommand::Print(args)) => env::print(&ctx, &args),
         Command::Exec(args) => exec::run(&ctx, &args),
         Command::Status(args) => status::run(&ctx, &args),
+        Command::Direnv(args) => direnv::run(&ctx, &args),
+        Command::Doctor => doctor::run(&ctx),
+        Command::Ci(args) => ci::run(&ctx, &args),
+        Command::ToolchainFile(args) => toolchain_file::run(&ctx, &args),
+        Command::Cache(CacheCommand::Push(args)) => cache::push(&ctx, &args),
     }
 }
 

@@ -1,0 +1,49 @@
+# use_crate_env [DIR]: direnv integration of crate-env.
+# Written by `crate-env direnv` (--install puts it in direnv's lib dir); in
+# .envrc: `use crate_env`. See docs/activation.md.
+#
+# A cache hit starts no process. `crate-env direnv export` leaves the
+# environment in .crate-env/direnv.bash, stamped with the time it read the
+# inputs; while every watched file (each crate-env.nix, crate-env.lock) is
+# not newer than that stamp (bash's builtin -nt), the file is sourced and
+# applied as is. Otherwise crate-env runs: it compares contents (`touch` or
+# a no-op `git checkout` evaluates nothing), materialises if they changed,
+# and on failure keeps the last good environment with CRATE_ENV_STALE=1.
+use_crate_env() {
+  local __ce_dir=${1:-$PWD}
+  [[ $__ce_dir == /* ]] || __ce_dir=$PWD/$__ce_dir
+  __ce_dir=${__ce_dir%/}
+  while [[ ! -f $__ce_dir/crate-env.nix ]]; do
+    if [[ -z $__ce_dir ]]; then
+      log_error "crate-env: no crate-env.nix in ${1:-$PWD} or any parent directory"
+      return 1
+    fi
+    __ce_dir=${__ce_dir%/*}
+  done
+  local __ce_root=${__ce_dir:-/}
+  local __ce_state=$__ce_dir/.crate-env/direnv.bash __ce_fresh= __ce_file
+  # Set by the state file (see `crate-env direnv export`).
+  local __crate_env_state= __crate_env_watches_in=
+  local -a __crate_env_files=()
+  if [[ -f $__ce_state ]] && source "$__ce_state" &&
+    [[ $__crate_env_state == 1 && ${DIRENV_WATCHES-} == "$__crate_env_watches_in" ]]; then
+    __ce_fresh=1
+    for __ce_file in "${__crate_env_files[@]}"; do
+      if [[ ! -e $__ce_file || $__ce_file -nt $__ce_state ]]; then
+        __ce_fresh=
+        break
+      fi
+    done
+  fi
+  if [[ -n $__ce_fresh ]]; then
+    __crate_env_apply
+    return
+  fi
+  local __ce_exe=@CRATE_ENV_EXE@ __ce_out
+  [[ -x $__ce_exe ]] || __ce_exe=crate-env
+  __ce_out=$("$__ce_exe" -C "$__ce_root" direnv export --direnv "${direnv:-direnv}") || {
+    log_error "crate-env: no environment for $__ce_root (see the error above)"
+    return 1
+  }
+  eval "$__ce_out"
+}

@@ -1,0 +1,138 @@
+//! `crate-env direnv [--install]`: the `use_crate_env` function for direnv;
+//! `crate-env direnv export` (hidden): what that function runs when an input
+//! may have changed. See docs/activation.md.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::SystemTime;
+
+use anyhow::{Context as _, Result};
+
+use super::activation::{activate, stale_warning, Mode};
+use super::Context;
+use crate::activate::activation_vars;
+use crate::cli::{DirenvArgs, DirenvCommand, DirenvExportArgs};
+use crate::direnv::{function_text, lib_dir, render_state, State, STAMP_MARGIN, STATE_FILE};
+use crate::errors::{error_with_hint, ExitCode};
+use crate::fsutil::atomic_write;
+use crate::project::Project;
+use crate::proxy::{OFFLINE_VAR, STALE_VAR};
+use crate::staleness::set_mtime;
+
+/// The file `--install` writes in direnv's lib dir.
+const LIB_FILE: &str = "crate-env.sh";
+
+pub fn run(ctx: &Context<'_>, args: &DirenvArgs) -> Result<ExitCode> {
+    match &args.command {
+        Some(DirenvCommand::Export(export_args)) => export(ctx, export_args),
+        None if args.install => install(ctx),
+        None => {
+            print_stdout(&function_text(&current_exe()?))?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn current_exe() -> Result<PathBuf> {
+    std::env::current_exe().context("cannot find the crate-env executable")
+}
+
+fn install(ctx: &Context<'_>) -> Result<ExitCode> {
+    let var = |name| std::env::var_os(name).map(PathBuf::from);
+    let dir = lib_dir(var("DIRENV_CONFIG"), var("XDG_CONFIG_HOME"), var("HOME")).ok_or_else(
+        || {
+            error_with_hint(
+                "cannot find direnv's configuration directory (HOME is not set)",
+                "set XDG_CONFIG_HOME or DIRENV_CONFIG, or save the output of `crate-env direnv` yourself",
+            )
+        },
+    )?;
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let path = dir.join(LIB_FILE);
+    atomic_write(&path, function_text(&current_exe()?).as_bytes())?;
+    ctx.ui.info(format!(
+        "installed use_crate_env in {}\nput `use crate_env` in a project's .envrc, then run `direnv allow`",
+        path.display()
+    ));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints the environment as the state `use_crate_env` sources, plus the
+/// call applying it; writes the same state to `.crate-env/direnv.bash`,
+/// stamped with the time the inputs were read.
+fn export(ctx: &Context<'_>, args: &DirenvExportArgs) -> Result<ExitCode> {
+    let project = ctx.project()?;
+    // Taken before anything is read, so an edit from now on is newer.
+    let read_at = SystemTime::now() - STAMP_MARGIN;
+    let files = watched_files(&project);
+    let watches_in = std::env::var("DIRENV_WATCHES").unwrap_or_default();
+    let watches_out = match &args.direnv {
+        Some(direnv) => record_watches(ctx, direnv, &files).unwrap_or_else(|| watches_in.clone()),
+        None => watches_in.clone(),
+    };
+    let offline = std::env::var_os(OFFLINE_VAR).is_some_and(|v| v == "1");
+    let mode = if offline {
+        Mode::Offline
+    } else {
+        Mode::Materialise
+    };
+    let activation = activate(ctx, &project, mode)?;
+    let mut vars = activation_vars(&activation.env, &project.root, None);
+    let warning = activation.stale.as_deref().map(stale_warning);
+    if warning.is_some() {
+        vars.push((STALE_VAR.to_owned(), "1".to_owned()));
+    }
+    let text = render_state(&State {
+        files: &files,
+        watches_in: &watches_in,
+        watches_out: &watches_out,
+        vars: &vars,
+        warning: warning.as_deref(),
+    })?;
+    let path = project.root.join(STATE_FILE);
+    {
+        let _state = ctx.lock_state(&project)?;
+        atomic_write(&path, text.as_bytes())?;
+        set_mtime(&path, read_at)?;
+    }
+    print_stdout(&format!("{text}__crate_env_apply\n"))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Every crate-env.nix involved, and the lock.
+fn watched_files(project: &Project) -> Vec<PathBuf> {
+    let mut files = project.config_files();
+    files.push(project.lock_file());
+    files
+}
+
+/// DIRENV_WATCHES with `files` added, as `direnv watch` computes it (so its
+/// encoding is always direnv's own). `None` (with a warning) if that fails:
+/// the environment still loads, edits just do not trigger a reload.
+fn record_watches(ctx: &Context<'_>, direnv: &Path, files: &[PathBuf]) -> Option<String> {
+    let out = Command::new(direnv)
+        .arg("watch")
+        .arg("json")
+        .args(files)
+        .output();
+    let parsed = out.ok().filter(|o| o.status.success()).and_then(|o| {
+        let value: serde_json::Value = serde_json::from_slice(&o.stdout).ok()?;
+        value.get("DIRENV_WATCHES")?.as_str().map(str::to_owned)
+    });
+    if parsed.is_none() {
+        ctx.ui.warn(format!(
+            "crate-env: `{} watch json` failed; edits to crate-env.nix will not reload direnv",
+            direnv.display()
+        ));
+    }
+    parsed
+}
+
+fn print_stdout(text: &str) -> Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+        .context("cannot write to stdout")
+}

@@ -1,0 +1,90 @@
+//! Proxy mode: crate-env started as `.crate-env/bin/<name>` (see
+//! [`crate::proxy`]). The common case reads `.crate-env/` only: find the
+//! project, check the cache key, apply the environment and exec the pinned
+//! binary, so the binary replaces this process (exit codes and signals are
+//! its own). A stale cache is materialised first, with progress on stderr,
+//! unless `CRATE_ENV_OFFLINE=1`.
+
+use std::ffi::OsString;
+
+use anyhow::{Context as _, Result};
+
+use super::activation::{activate, stale_warning, Mode};
+use super::exec::exec_in;
+use super::Context;
+use crate::activate::{activation_vars, ROOT_VAR};
+use crate::cli::GlobalArgs;
+use crate::errors::{ExitCode, HintExt};
+use crate::project::Project;
+use crate::proxy::{
+    find_binary, find_project, select_toolchain, ProxyError, Toolchain, OFFLINE_VAR, STALE_VAR,
+    TOOLCHAIN_VAR,
+};
+use crate::settings::{ProcessEnv, Settings};
+use crate::ui::Ui;
+
+pub fn run(name: &str, mut args: Vec<OsString>) -> Result<ExitCode> {
+    let inherited = std::env::var_os(TOOLCHAIN_VAR);
+    let (toolchain, chosen) =
+        select_toolchain(&mut args, inherited.as_deref()).map_err(with_hint)?;
+    let cwd = std::env::current_dir().context("cannot determine the current directory")?;
+    let root =
+        find_project(name, &cwd, std::env::var_os(ROOT_VAR).as_deref()).map_err(with_hint)?;
+    let global = GlobalArgs {
+        directory: Some(root.clone()),
+        ..GlobalArgs::default()
+    };
+    let settings = Settings::resolve(&global, &ProcessEnv)?;
+    let ui = Ui::new(&settings);
+    let ctx = Context {
+        settings: &settings,
+        ui: &ui,
+    };
+    let project = Project::new(root);
+    let offline = std::env::var_os(OFFLINE_VAR).is_some_and(|v| v == "1");
+    let mode = if offline {
+        Mode::Offline
+    } else {
+        Mode::Materialise
+    };
+    let activation = activate(&ctx, &project, mode)?;
+    let caller_path = std::env::var("PATH").ok().filter(|p| !p.is_empty());
+    let mut vars = activation_vars(&activation.env, &project.root, caller_path.as_deref());
+    if let Some(why) = &activation.stale {
+        ui.warn(stale_warning(why));
+        vars.push((STALE_VAR.to_owned(), "1".to_owned()));
+    }
+    if chosen {
+        vars.push((TOOLCHAIN_VAR.to_owned(), toolchain.name().to_owned()));
+    }
+    let program = find_binary(name, toolchain, &activation.env.env).map_err(with_hint)?;
+    let mut argv = vec![program.into_os_string()];
+    argv.extend(args);
+    exec_in(&vars, &argv)
+}
+
+/// Each proxy error with the hint that fixes it.
+fn with_hint(err: ProxyError) -> anyhow::Error {
+    let hint = match &err {
+        ProxyError::NoProject { .. } => {
+            "run it inside a project with a crate-env.nix (`crate-env init` creates one); proxies never fall back to another toolchain".to_owned()
+        }
+        ProxyError::UnknownToolchain(_) | ProxyError::BadToolchainVar { .. } => {
+            "use +stable or +nightly; change the pins in crate-env.nix".to_owned()
+        }
+        ProxyError::NoNightly => {
+            "add `nightly.date = \"YYYY-MM-DD\";` to crate-env.nix".to_owned()
+        }
+        ProxyError::NotInToolchain { name, toolchain } => {
+            let field = match toolchain {
+                Toolchain::Stable => "rust.components",
+                Toolchain::Nightly => "nightly.components",
+            };
+            format!("add the component that provides `{name}` to {field} in crate-env.nix")
+        }
+        ProxyError::NotInEnvironment { name } => {
+            format!("add the package that provides `{name}` to packages in crate-env.nix")
+        }
+    };
+    Err::<(), _>(err).hint(hint).unwrap_err()
+}

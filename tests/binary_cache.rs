@@ -1,0 +1,143 @@
+//! `crate-env cache push` and `nixConfig` substituters, against the real
+//! store. This binary holds one test on purpose: it deletes store paths, and
+//! `cargo test` runs test binaries one after another, so no other test's
+//! unrooted paths are in flight while it does.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{assert_success, channels, stderr, Project};
+
+fn nix_store(p: &Project, args: &[&str]) -> std::process::Output {
+    p.command("nix-store").args(args).output().unwrap()
+}
+
+fn unique() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{nanos}-{}", std::process::id())
+}
+
+#[test]
+fn materialise_substitutes_the_environment_from_a_pushed_cache() {
+    let keys = tempfile::tempdir().unwrap();
+    let cache_dir = keys.path().join("cache");
+    let (sk, pk) = (keys.path().join("sk"), keys.path().join("pk"));
+    let name = format!("crate-env-test-{}", unique());
+    let mut p = Project::new();
+    assert_success(
+        &nix_store(
+            &p,
+            &[
+                "--generate-binary-cache-key",
+                &name,
+                sk.to_str().unwrap(),
+                pk.to_str().unwrap(),
+            ],
+        ),
+        "generate-binary-cache-key",
+    );
+    let public_key = std::fs::read_to_string(&pk).unwrap().trim().to_owned();
+    let uri = format!("file://{}", cache_dir.display());
+    // A component set no other test uses, so no other project roots this
+    // toolchain, and a unique variable, so the environment is unique too.
+    p.write_config(&format!(
+        r#"rust = {{ channel = "{stable}"; profile = "minimal"; components = [ "rust-docs" "clippy-preview" "llvm-tools-preview" ]; }};
+  env.CACHE_TEST = "{unique}";
+  nixConfig = {{
+    substituters = [ "{uri}" ];
+    trusted-public-keys = [ "{public_key}" ];
+  }};"#,
+        stable = channels().get("stable"),
+        unique = unique(),
+    ));
+    p.lock();
+    assert_success(&p.run(&["materialise"]), "materialise");
+    let env_out = std::fs::read_link(p.root.join(".crate-env/gcroots/env")).unwrap();
+    let cached: serde_json::Value = serde_json::from_str(&p.read(".crate-env/env.json")).unwrap();
+    let toolchain = PathBuf::from(cached["stable"].as_str().unwrap());
+
+    let push = p.run(&[
+        "cache",
+        "push",
+        &format!("{uri}?compression=zstd"),
+        "--secret-key",
+        sk.to_str().unwrap(),
+    ]);
+    assert_success(&push, "cache push");
+    eprintln!("{}", stderr(&push));
+    assert!(cache_dir.join("nix-cache-info").is_file());
+    let narinfo = cache_dir.join(format!("{}.narinfo", store_hash(&toolchain)));
+    let narinfo = std::fs::read_to_string(&narinfo).expect("toolchain narinfo in the cache");
+    assert!(narinfo.contains(&format!("Sig: {name}:")), "{narinfo}");
+
+    // Forget the environment: its roots, the cache file, and every path of
+    // its closure that nothing else keeps alive (referrers first).
+    let closure = nix_store(&p, &["--query", "--requisites", env_out.to_str().unwrap()]);
+    assert_success(&closure, "nix-store -qR");
+    let closure: Vec<String> = String::from_utf8(closure.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    std::fs::remove_dir_all(p.root.join(".crate-env/gcroots")).unwrap();
+    std::fs::remove_file(p.root.join(".crate-env/env.json")).unwrap();
+    let mut deleted = 0;
+    for path in closure.iter().rev() {
+        if nix_store(&p, &["--delete", path]).status.success() {
+            deleted += 1;
+        }
+    }
+    for must_go in [&env_out, &toolchain] {
+        if must_go.exists() {
+            let roots = nix_store(&p, &["--query", "--roots", must_go.to_str().unwrap()]);
+            panic!(
+                "{} is still in the store; kept alive by:\n{}",
+                must_go.display(),
+                String::from_utf8_lossy(&roots.stdout)
+            );
+        }
+    }
+    eprintln!("deleted {deleted} of {} closure paths", closure.len());
+
+    // Building is disabled: only substitution can bring the paths back.
+    p.set_env("NIX_CONFIG", "max-jobs = 0\nnarinfo-cache-negative-ttl = 0");
+    p.set_env(
+        "XDG_CACHE_HOME",
+        p.home.join("fresh-cache").to_str().unwrap(),
+    );
+    let out = p.run(&["-v", "materialise", "--frozen"]);
+    assert_success(&out, "materialise from the binary cache with max-jobs = 0");
+    assert!(toolchain.is_dir(), "toolchain not substituted");
+    assert!(env_out.exists(), "environment not substituted");
+    assert_eq!(
+        p.sh("rustc -V").split_whitespace().nth(1),
+        Some(channels().get("stable"))
+    );
+    // The local store now holds the cache's signature on the toolchain.
+    let info = p
+        .command("nix")
+        .args([
+            "--extra-experimental-features",
+            "nix-command",
+            "path-info",
+            "--sigs",
+        ])
+        .arg(&toolchain)
+        .output()
+        .unwrap();
+    assert_success(&info, "nix path-info --sigs");
+    assert!(
+        String::from_utf8_lossy(&info.stdout).contains(&format!("{name}:")),
+        "{}",
+        String::from_utf8_lossy(&info.stdout)
+    );
+}
+
+fn store_hash(path: &Path) -> String {
+    let base = path.file_name().unwrap().to_str().unwrap();
+    base.split('-').next().unwrap().to_owned()
+}
