@@ -24,7 +24,7 @@ use_crate_env() {
   local __ce_state=$__ce_dir/.crate-env/direnv.bash __ce_fresh= __ce_file
   # Set by the state file (see `crate-env direnv export`).
   local __crate_env_state= __crate_env_watches_in=
-  local -a __crate_env_files=()
+  local -a __crate_env_files=() __crate_env_requires=()
   if [[ -f $__ce_state ]] && source "$__ce_state" &&
     [[ $__crate_env_state == 1 && ${DIRENV_WATCHES-} == "$__crate_env_watches_in" ]]; then
     __ce_fresh=1
@@ -33,6 +33,9 @@ use_crate_env() {
         __ce_fresh=
         break
       fi
+    done
+    for __ce_file in "${__crate_env_requires[@]}"; do
+      [[ -e $__ce_file ]] || __ce_fresh=
     done
   fi
   if [[ -n $__ce_fresh ]]; then

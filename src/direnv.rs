@@ -51,6 +51,8 @@ pub fn lib_dir(
 pub struct State<'a> {
     /// Files whose change (newer than the state) sends `use_crate_env` to crate-env.
     pub files: &'a [PathBuf],
+    /// Paths the exports need (the toolchain): gone (garbage-collected) is stale too.
+    pub requires: &'a [PathBuf],
     /// DIRENV_WATCHES as direnv passed it in, and with our files added.
     pub watches_in: &'a str,
     pub watches_out: &'a str,
@@ -61,7 +63,8 @@ pub struct State<'a> {
 }
 
 /// Bash defining `__crate_env_state`, `__crate_env_files`,
-/// `__crate_env_watches_in` and the function `__crate_env_apply`. Sourcing
+/// `__crate_env_requires`, `__crate_env_watches_in` and the function
+/// `__crate_env_apply`. Sourcing
 /// it runs nothing; every value is single-quoted.
 pub fn render_state(state: &State<'_>) -> Result<String, DirenvError> {
     let mut out = String::from(
@@ -74,6 +77,12 @@ pub fn render_state(state: &State<'_>) -> Result<String, DirenvError> {
         .map(|f| quote_posix(&f.to_string_lossy()))
         .collect();
     out.push_str(&format!("__crate_env_files=({})\n", files.join(" ")));
+    let requires: Vec<String> = state
+        .requires
+        .iter()
+        .map(|f| quote_posix(&f.to_string_lossy()))
+        .collect();
+    out.push_str(&format!("__crate_env_requires=({})\n", requires.join(" ")));
     out.push_str(&format!(
         "__crate_env_watches_in={}\n",
         quote_posix(state.watches_in)
@@ -140,6 +149,7 @@ mod tests {
         let files = vec![dir.path().join("crate-env.nix")];
         let text = render_state(&State {
             files: &files,
+            requires: &[],
             watches_in: "in",
             watches_out: "out'",
             vars: &vars,
@@ -181,6 +191,7 @@ mod tests {
         let vars = vec![("A B".to_string(), "x".to_string())];
         let state = State {
             files: &[],
+            requires: &[],
             watches_in: "",
             watches_out: "",
             vars: &vars,

@@ -121,6 +121,22 @@ impl StateLock {
     }
 }
 
+impl StateLock {
+    /// Takes the lock only if nobody holds it; for optional writes (a
+    /// freshness stamp) that must never make a caller wait.
+    pub fn try_acquire(state_dir: &Path) -> Option<StateLock> {
+        std::fs::create_dir_all(state_dir).ok()?;
+        let file = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(state_dir.join("lock"))
+            .ok()?;
+        fs4::FileExt::try_lock(&file).ok()?;
+        Some(StateLock { file })
+    }
+}
+
 impl Drop for StateLock {
     fn drop(&mut self) {
         let _ = fs4::FileExt::unlock(&self.file);

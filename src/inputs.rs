@@ -188,9 +188,23 @@ pub fn newest_mtime(path: &Path) -> Result<i64, InputError> {
 
 /// The commit `reference` (a branch, tag or `HEAD`) points to in `url`.
 pub fn ls_remote(url: &str, reference: &str) -> Result<String, InputError> {
-    let command = format!("git ls-remote {url} {reference}");
+    let listing = git_ls_remote(&[url, reference])?;
+    pick_ref(&listing, reference).ok_or_else(|| InputError::RefNotFound {
+        url: url.to_owned(),
+        reference: reference.to_owned(),
+    })
+}
+
+/// `git ls-remote [--tags] -- URL [REF]`'s output. Never prompts: a URL that
+/// wants credentials fails instead of hanging a lock.
+pub fn git_ls_remote(args: &[&str]) -> Result<String, InputError> {
+    let (flags, operands): (Vec<&str>, Vec<&str>) = args.iter().partition(|a| a.starts_with("--"));
+    let command = format!("git ls-remote {}", args.join(" "));
     let output = Command::new("git")
-        .args(["ls-remote", "--", url, reference])
+        .arg("ls-remote")
+        .args(&flags)
+        .arg("--")
+        .args(&operands)
         .env("GIT_TERMINAL_PROMPT", "0")
         .stdin(Stdio::null())
         .output()
@@ -204,12 +218,7 @@ pub fn ls_remote(url: &str, reference: &str) -> Result<String, InputError> {
             message: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
         });
     }
-    pick_ref(&String::from_utf8_lossy(&output.stdout), reference).ok_or_else(|| {
-        InputError::RefNotFound {
-            url: url.to_owned(),
-            reference: reference.to_owned(),
-        }
-    })
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
 /// From `git ls-remote` output, the commit of a branch before a tag (a

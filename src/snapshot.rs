@@ -3,8 +3,6 @@
 //! before each purge `snapshot/<purge date>`, so a nightly that is gone from
 //! master is still in the snapshots tagged after it.
 
-use std::process::{Command, Stdio};
-
 use crate::inputs::InputError;
 use crate::spec::Spec;
 
@@ -40,23 +38,7 @@ pub fn spec_at_tag(spec: &Spec, tag: &str) -> Option<Spec> {
 
 /// `git ls-remote --tags URL` output.
 pub fn list_tags(url: &str) -> Result<String, InputError> {
-    let command = format!("git ls-remote --tags {url}");
-    let output = Command::new("git")
-        .args(["ls-remote", "--tags", "--", url])
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|source| InputError::GitSpawn {
-            command: command.clone(),
-            source,
-        })?;
-    if !output.status.success() {
-        return Err(InputError::Git {
-            command,
-            message: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
-        });
-    }
-    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    crate::inputs::git_ls_remote(&["--tags", url])
 }
 
 /// The snapshot tags that can still carry a nightly of `date`: those dated

@@ -480,7 +480,8 @@ fn exit_codes_and_signals_pass_through_the_proxies() {
     let out = p.command("sh").arg("-c").arg(script).output().unwrap();
     assert_eq!(stdout(&out), "143 3\n");
 
-    // exec, no fork: the proxy's pid becomes rustc, which a SIGINT ends.
+    // exec, no fork: the proxy's pid becomes rustc itself, so a signal sent
+    // to that pid reaches rustc (SIGTERM: rustc turns SIGINT into exit 1).
     let mut child = proxy(&p, "rustc")
         .arg("-")
         .stdin(Stdio::piped())
@@ -500,10 +501,25 @@ fn exit_codes_and_signals_pass_through_the_proxies() {
         std::thread::sleep(Duration::from_millis(10));
     }
     let kill = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args(["-TERM", &child.id().to_string()])
         .status()
         .unwrap();
     assert!(kill.success());
     let status = child.wait().unwrap();
-    assert_eq!(status.signal(), Some(2), "{status:?}");
+    assert_eq!(status.signal(), Some(15), "{status:?}");
+}
+
+#[test]
+fn proxies_inside_the_environment_keep_the_callers_variables() {
+    let p = Project::locked(&format!(
+        "{}\n  packages = [ pkgs.zlib {SCRIPTS} ];\n  env.FROM_ENV = \"env\";",
+        channel_line()
+    ));
+    assert_success(&p.run(&["materialise"]), "materialise");
+    // From a plain shell the proxy applies the whole environment...
+    let out = proxy(&p, "show-var").arg("FROM_ENV").output().unwrap();
+    assert_eq!(stdout(&out), "env", "{}", stderr(&out));
+    // ...inside it, what the user changed stays changed.
+    let got = p.sh("FROM_ENV=mine show-var FROM_ENV; echo; unset FROM_ENV; show-var FROM_ENV");
+    assert_eq!(got, "mine\nunset");
 }

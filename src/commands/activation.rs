@@ -4,16 +4,20 @@
 //! with the error, remembered so the same broken inputs are not evaluated
 //! again until they change. See docs/activation.md.
 
+use std::time::SystemTime;
+
 use anyhow::{Context as _, Result};
 
 use super::materialise::{current_key, ensure, LockPolicy};
 use super::Context;
 use crate::activate::proxy_dir;
+use crate::direnv::STAMP_MARGIN;
 use crate::envcache::CachedEnv;
 use crate::errors::describe;
+use crate::fsutil::StateLock;
 use crate::project::Project;
 use crate::proxy;
-use crate::staleness::FailedRecord;
+use crate::staleness::{FailedRecord, FreshStamp};
 
 pub struct Activation {
     pub env: CachedEnv,
@@ -33,19 +37,23 @@ pub enum Mode {
 
 /// See the module docs. `Err` only when there is no environment at all.
 pub fn activate(ctx: &Context<'_>, project: &Project, mode: Mode) -> Result<Activation> {
+    if let Some(env) = stamped_fresh(project) {
+        return Ok(Activation { env, stale: None });
+    }
+    let read_at = SystemTime::now() - STAMP_MARGIN;
     let key = current_key(ctx, project)?;
     // An unreadable cache is a miss, as in `materialise`.
     let cached = CachedEnv::read(&project.env_cache()).ok().flatten();
     if let (Some(env), Some(key)) = (&cached, &key) {
         if env.is_fresh(key) {
+            stamp_fresh(project, key, read_at);
             return Ok(Activation {
                 env: env.clone(),
                 stale: None,
             });
         }
     }
-    let state_dir = project.state_dir();
-    let failed = FailedRecord::read(&state_dir).filter(|r| Some(&r.key) == key.as_ref());
+    let failed = FailedRecord::read(&project.state_dir()).filter(|r| Some(&r.key) == key.as_ref());
     if let Some(failed) = failed {
         let error = format!(
             "{}\n(not evaluated again until the inputs change; `crate-env materialise` retries)",
@@ -60,37 +68,71 @@ pub fn activate(ctx: &Context<'_>, project: &Project, mode: Mode) -> Result<Acti
         );
         return last_good(cached, why);
     }
+    materialise(ctx, project, key, cached)
+}
+
+/// Materialises; on failure remembers `key` as failed and falls back to `cached`.
+fn materialise(
+    ctx: &Context<'_>,
+    project: &Project,
+    key: Option<String>,
+    cached: Option<CachedEnv>,
+) -> Result<Activation> {
+    let state_dir = project.state_dir();
     ctx.ui.info(format!(
         "crate-env: materialising the environment of {}…",
         project.root.display()
     ));
-    match ensure(ctx, project, LockPolicy::Relock) {
+    let err = match ensure(ctx, project, LockPolicy::Relock) {
         Ok(outcome) => {
             if FailedRecord::path(&state_dir).exists() {
                 let _state = ctx.lock_state(project)?;
                 FailedRecord::clear(&state_dir)?;
             }
-            Ok(Activation {
+            return Ok(Activation {
                 env: outcome.env,
                 stale: None,
-            })
+            });
         }
-        Err(err) => {
-            let error = error_text(&err);
-            if let Some(key) = key {
-                let _state = ctx.lock_state(project)?;
-                FailedRecord {
-                    key,
-                    error: error.clone(),
-                }
-                .write(&state_dir)?;
-            }
-            match cached {
-                Some(_) => last_good(cached, error),
-                None => Err(err),
-            }
-        }
+        Err(err) => err,
+    };
+    let error = error_text(&err);
+    if let Some(key) = key {
+        let _state = ctx.lock_state(project)?;
+        let record = FailedRecord {
+            key,
+            error: error.clone(),
+        };
+        record.write(&state_dir)?;
     }
+    match cached {
+        Some(_) => last_good(cached, error),
+        None => Err(err),
+    }
+}
+
+/// Best effort (never waits for the lock): the next call then skips hashing.
+fn stamp_fresh(project: &Project, key: &str, read_at: SystemTime) {
+    let state_dir = project.state_dir();
+    if let (Some(_state), Some(stamp)) = (StateLock::try_acquire(&state_dir), FreshStamp::new(key))
+    {
+        let _ = stamp.write(&state_dir, read_at);
+    }
+}
+
+/// The cached environment, if `.crate-env/fresh` vouches for it (no input
+/// changed since its key was last compared by content).
+pub fn stamped_fresh(project: &Project) -> Option<CachedEnv> {
+    let key = FreshStamp::check(&project.state_dir(), &watched_inputs(project))?;
+    let cached = CachedEnv::read(&project.env_cache()).ok()??;
+    cached.is_fresh(&key).then_some(cached)
+}
+
+/// Every crate-env.nix involved, and the lock: what the cache key reads.
+pub fn watched_inputs(project: &Project) -> Vec<std::path::PathBuf> {
+    let mut files = project.config_files();
+    files.push(project.lock_file());
+    files
 }
 
 fn last_good(cached: Option<CachedEnv>, why: String) -> Result<Activation> {

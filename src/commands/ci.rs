@@ -71,11 +71,7 @@ pub fn run(ctx: &Context<'_>, args: &CiArgs) -> Result<ExitCode> {
         Emit::Shell => {
             let vars = activation_vars(&env, &project.root, caller_path.as_deref());
             let text = render(&vars, Format::Bash).exit_with(ExitCode::USAGE)?;
-            let mut stdout = std::io::stdout().lock();
-            stdout
-                .write_all(text.as_bytes())
-                .and_then(|()| stdout.flush())
-                .context("cannot write to stdout")?;
+            super::print_data(&text)?;
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -9,14 +9,13 @@ use std::time::SystemTime;
 
 use anyhow::{Context as _, Result};
 
-use super::activation::{activate, stale_warning, Mode};
+use super::activation::{activate, stale_warning, watched_inputs, Mode};
 use super::Context;
 use crate::activate::activation_vars;
 use crate::cli::{DirenvArgs, DirenvCommand, DirenvExportArgs};
 use crate::direnv::{function_text, lib_dir, render_state, State, STAMP_MARGIN, STATE_FILE};
 use crate::errors::{error_with_hint, ExitCode};
-use crate::fsutil::atomic_write;
-use crate::project::Project;
+use crate::fsutil::{atomic_write, StateLock};
 use crate::proxy::{OFFLINE_VAR, STALE_VAR};
 use crate::staleness::set_mtime;
 
@@ -65,7 +64,7 @@ fn export(ctx: &Context<'_>, args: &DirenvExportArgs) -> Result<ExitCode> {
     let project = ctx.project()?;
     // Taken before anything is read, so an edit from now on is newer.
     let read_at = SystemTime::now() - STAMP_MARGIN;
-    let files = watched_files(&project);
+    let files = watched_inputs(&project);
     let watches_in = std::env::var("DIRENV_WATCHES").unwrap_or_default();
     let watches_out = match &args.direnv {
         Some(direnv) => record_watches(ctx, direnv, &files).unwrap_or_else(|| watches_in.clone()),
@@ -85,26 +84,21 @@ fn export(ctx: &Context<'_>, args: &DirenvExportArgs) -> Result<ExitCode> {
     }
     let text = render_state(&State {
         files: &files,
+        requires: std::slice::from_ref(&activation.env.env.stable),
         watches_in: &watches_in,
         watches_out: &watches_out,
         vars: &vars,
         warning: warning.as_deref(),
     })?;
     let path = project.root.join(STATE_FILE);
-    {
-        let _state = ctx.lock_state(&project)?;
+    // Only if nobody is materialising right now: the state is a shortcut, and
+    // without it the next load just compares contents again.
+    if let Some(_state) = StateLock::try_acquire(&project.state_dir()) {
         atomic_write(&path, text.as_bytes())?;
         set_mtime(&path, read_at)?;
     }
     print_stdout(&format!("{text}__crate_env_apply\n"))?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// Every crate-env.nix involved, and the lock.
-fn watched_files(project: &Project) -> Vec<PathBuf> {
-    let mut files = project.config_files();
-    files.push(project.lock_file());
-    files
 }
 
 /// DIRENV_WATCHES with `files` added, as `direnv watch` computes it (so its

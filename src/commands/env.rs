@@ -10,7 +10,6 @@
 //!   variables the hook exports reach the shell or CMD.
 
 use std::ffi::OsString;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
@@ -28,11 +27,7 @@ pub fn print(ctx: &Context<'_>, args: &PrintArgs) -> Result<ExitCode> {
     let env = ensure_or_last_good(ctx, &project)?;
     let vars = activation_vars(&env, &project.root, caller_path().as_deref());
     let text = render(&vars, args.format)?;
-    let mut stdout = std::io::stdout().lock();
-    stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-        .context("cannot write to stdout")?;
+    super::print_data(&text)?;
     Ok(ExitCode::SUCCESS)
 }
 

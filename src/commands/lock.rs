@@ -336,6 +336,11 @@ fn summarise(ctx: &Context<'_>, project: &Project, lock: &Lock, changed: bool, r
     for reason in reasons {
         ctx.ui.info(format!("  {reason}"));
     }
+    report_written(ctx, project, changed);
+}
+
+/// The last line of `lock` and `update`: whether crate-env.lock changed.
+pub(super) fn report_written(ctx: &Context<'_>, project: &Project, changed: bool) {
     let path = project.display(&project.lock_file());
     if changed {
         ctx.ui.info(format!("wrote {path}"));

@@ -27,6 +27,18 @@ use crate::project::Project;
 use crate::settings::{Settings, Verbosity};
 use crate::ui::{Spinner, Ui};
 
+/// Writes data a caller parses (shell code, JSON) to stdout: the only place
+/// commands print to stdout.
+pub(crate) fn print_data(text: &str) -> Result<()> {
+    use anyhow::Context as _;
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+        .context("cannot write to stdout")
+}
+
 pub fn dispatch(command: Command, settings: &Settings, ui: &Ui) -> Result<ExitCode> {
     let ctx = Context { settings, ui };
     match command {

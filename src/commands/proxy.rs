@@ -6,10 +6,11 @@
 //! unless `CRATE_ENV_OFFLINE=1`.
 
 use std::ffi::OsString;
+use std::path::Path;
 
 use anyhow::{Context as _, Result};
 
-use super::activation::{activate, stale_warning, Mode};
+use super::activation::{activate, stale_warning, stamped_fresh, Activation, Mode};
 use super::exec::exec_in;
 use super::Context;
 use crate::activate::{activation_vars, ROOT_VAR};
@@ -30,28 +31,25 @@ pub fn run(name: &str, mut args: Vec<OsString>) -> Result<ExitCode> {
     let cwd = std::env::current_dir().context("cannot determine the current directory")?;
     let root =
         find_project(name, &cwd, std::env::var_os(ROOT_VAR).as_deref()).map_err(with_hint)?;
-    let global = GlobalArgs {
-        directory: Some(root.clone()),
-        ..GlobalArgs::default()
-    };
-    let settings = Settings::resolve(&global, &ProcessEnv)?;
-    let ui = Ui::new(&settings);
-    let ctx = Context {
-        settings: &settings,
-        ui: &ui,
-    };
     let project = Project::new(root);
-    let offline = std::env::var_os(OFFLINE_VAR).is_some_and(|v| v == "1");
-    let mode = if offline {
-        Mode::Offline
-    } else {
-        Mode::Materialise
+    // The common case needs neither settings nor output: `.crate-env/fresh`
+    // vouches for the cache.
+    let activation = match stamped_fresh(&project) {
+        Some(env) => Activation { env, stale: None },
+        None => activate_slowly(&project)?,
     };
-    let activation = activate(&ctx, &project, mode)?;
-    let caller_path = std::env::var("PATH").ok().filter(|p| !p.is_empty());
-    let mut vars = activation_vars(&activation.env, &project.root, caller_path.as_deref());
-    if let Some(why) = &activation.stale {
-        ui.warn(stale_warning(why));
+    // Inside this project's environment already (direnv, `env enter`, `exec`,
+    // or cargo started by a proxy): the caller's variables are the user's
+    // (`CC=clang cargo build`, `unset PKG_CONFIG_PATH`), so only the binary is
+    // chosen here. Anywhere else (an editor, a git hook), the whole environment.
+    let inside = std::env::var_os(ROOT_VAR).is_some_and(|r| Path::new(&r) == project.root);
+    let mut vars = if inside {
+        Vec::new()
+    } else {
+        let caller_path = std::env::var("PATH").ok().filter(|p| !p.is_empty());
+        activation_vars(&activation.env, &project.root, caller_path.as_deref())
+    };
+    if activation.stale.is_some() {
         vars.push((STALE_VAR.to_owned(), "1".to_owned()));
     }
     if chosen {
@@ -61,6 +59,32 @@ pub fn run(name: &str, mut args: Vec<OsString>) -> Result<ExitCode> {
     let mut argv = vec![program.into_os_string()];
     argv.extend(args);
     exec_in(&vars, &argv)
+}
+
+/// Compares contents, materialises if they changed (unless
+/// `CRATE_ENV_OFFLINE=1`), and warns on stderr when the result is stale.
+fn activate_slowly(project: &Project) -> Result<Activation> {
+    let global = GlobalArgs {
+        directory: Some(project.root.clone()),
+        ..GlobalArgs::default()
+    };
+    let settings = Settings::resolve(&global, &ProcessEnv)?;
+    let ui = Ui::new(&settings);
+    let ctx = Context {
+        settings: &settings,
+        ui: &ui,
+    };
+    let offline = std::env::var_os(OFFLINE_VAR).is_some_and(|v| v == "1");
+    let mode = if offline {
+        Mode::Offline
+    } else {
+        Mode::Materialise
+    };
+    let activation = activate(&ctx, project, mode)?;
+    if let Some(why) = &activation.stale {
+        ui.warn(stale_warning(why));
+    }
+    Ok(activation)
 }
 
 /// Each proxy error with the hint that fixes it.

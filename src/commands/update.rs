@@ -84,12 +84,7 @@ fn report(
             ctx.ui.info(format!("  {reason}"));
         }
     }
-    let path = project.display(&project.lock_file());
-    if changed {
-        ctx.ui.info(format!("wrote {path}"));
-    } else {
-        ctx.ui.info(format!("{path} is up to date"));
-    }
+    super::lock::report_written(ctx, project, changed);
 }
 
 /// `rev 0123456789ab`, or the narHash of a tarball without a revision.
