@@ -75,20 +75,30 @@ fn materialise_substitutes_the_environment_from_a_pushed_cache() {
     assert!(narinfo.contains(&format!("Sig: {name}:")), "{narinfo}");
 
     // Forget the environment: its roots, the cache file, and every path of
-    // its closure that nothing else keeps alive (referrers first).
-    let closure = nix_store(&p, &["--query", "--requisites", env_out.to_str().unwrap()]);
-    assert_success(&closure, "nix-store -qR");
-    let closure: Vec<String> = String::from_utf8(closure.stdout)
-        .unwrap()
-        .lines()
-        .map(str::to_owned)
-        .collect();
+    // its closure that nothing else keeps alive. Earlier runs on this machine
+    // may have left unrooted environments that still refer to the toolchain;
+    // they are dead too and must go first, so delete until nothing more can.
+    let mut doomed = query_lines(&p, &["--query", "--requisites", env_out.to_str().unwrap()]);
+    doomed.extend(query_lines(
+        &p,
+        &[
+            "--query",
+            "--referrers-closure",
+            toolchain.to_str().unwrap(),
+        ],
+    ));
     std::fs::remove_dir_all(p.root.join(".crate-env/gcroots")).unwrap();
     std::fs::remove_file(p.root.join(".crate-env/env.json")).unwrap();
     let mut deleted = 0;
-    for path in closure.iter().rev() {
-        if nix_store(&p, &["--delete", path]).status.success() {
-            deleted += 1;
+    loop {
+        let before = deleted;
+        doomed.retain(|path| {
+            let gone = nix_store(&p, &["--delete", path]).status.success();
+            deleted += usize::from(gone);
+            !gone
+        });
+        if deleted == before {
+            break;
         }
     }
     for must_go in [&env_out, &toolchain] {
@@ -101,7 +111,10 @@ fn materialise_substitutes_the_environment_from_a_pushed_cache() {
             );
         }
     }
-    eprintln!("deleted {deleted} of {} closure paths", closure.len());
+    eprintln!(
+        "deleted {deleted} store paths; {} are kept alive elsewhere",
+        doomed.len()
+    );
 
     // Building is disabled: only substitution can bring the paths back.
     p.set_env("NIX_CONFIG", "max-jobs = 0\nnarinfo-cache-negative-ttl = 0");
@@ -135,6 +148,16 @@ fn materialise_substitutes_the_environment_from_a_pushed_cache() {
         "{}",
         String::from_utf8_lossy(&info.stdout)
     );
+}
+
+fn query_lines(p: &Project, args: &[&str]) -> Vec<String> {
+    let out = nix_store(p, args);
+    assert_success(&out, &format!("nix-store {}", args.join(" ")));
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect()
 }
 
 fn store_hash(path: &Path) -> String {
