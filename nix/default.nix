@@ -208,10 +208,23 @@ let
   # rustup's name for the coverage tools; also accepted as "llvm-tools" from 1.67 on.
   coverageComponent = "llvm-tools-preview";
 
+  # Names the missing piece: a version the pinned overlay lacks means a stale
+  # lock; a profile it lacks means a broken overlay, not a stale lock.
+  toolchainProfile =
+    channel: name: profile:
+    let
+      versions = pkgs.rust-bin.${channel};
+      toolchain =
+        versions.${name}
+          or (throw "rust-overlay has no ${channel} ${name}; run `crate-env lock` to re-resolve");
+    in
+    toolchain.${profile}
+      or (throw "rust-overlay's ${channel} ${name} has no profile '${profile}' (it has: ${
+        builtins.concatStringsSep ", " (builtins.filter (n: builtins.substring 0 1 n != "_") (builtins.attrNames toolchain))
+      })");
+
   stable =
-    (pkgs.rust-bin.stable.${stableVersion}.${rustConfig.profile}
-      or (throw "rust-overlay has no stable ${stableVersion}; run `crate-env lock` to re-resolve")
-    ).override
+    (toolchainProfile "stable" stableVersion rustConfig.profile).override
       {
         extensions = unique (rustConfig.components ++ optional coverage coverageComponent);
         inherit (rustConfig) targets;
@@ -224,9 +237,7 @@ let
       let
         date = lockedOr "nightly date" (toolchains.nightly or null);
       in
-      (pkgs.rust-bin.nightly.${date}.${nightlyConfig.profile}
-        or (throw "rust-overlay has no nightly ${date}; run `crate-env lock` to re-resolve")
-      ).override
+      (toolchainProfile "nightly" date nightlyConfig.profile).override
         {
           extensions = nightlyConfig.components;
           inherit (nightlyConfig) targets;

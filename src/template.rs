@@ -81,7 +81,8 @@ pub fn render(seed: &Seed) -> String {
 {{ pkgs, ... }}:
 {{
   rust = {{
-    # An exact version such as "1.75.0".
+    # "1.75.0" (exact), "1.75" (newest 1.75.x) or "stable" (newest); the lock
+    # records what it resolved to.
     channel = {channel};
     # rustup profile: "minimal" or "default".
     profile = {profile};
@@ -96,7 +97,9 @@ pub fn render(seed: &Seed) -> String {
   coverage = false;
 
   # A pinned nightly next to the stable toolchain; not on PATH (it would
-  # shadow cargo), its store path is exported as CRATE_ENV_NIGHTLY.
+  # shadow cargo), its store path is exported as CRATE_ENV_NIGHTLY, and
+  # `cargo +nightly` selects it. date = "auto" picks the newest nightly older
+  # than the stable's branch point that has these components and targets.
 {nightly}
   # Packages from the pinned nixpkgs, e.g. [ pkgs.pkg-config pkgs.openssl ].
   packages = [ ];

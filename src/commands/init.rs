@@ -36,7 +36,9 @@ pub fn run(ctx: &Context<'_>) -> Result<ExitCode> {
     })? {
         ctx.ui.info("added .crate-env/ to .gitignore");
     }
-    ctx.ui.info("next: set rust.channel in crate-env.nix, then `crate-env lock --nixpkgs SPEC --rust-overlay SPEC`");
+    ctx.ui.info(
+        "next: `crate-env lock --nixpkgs SPEC --rust-overlay SPEC`, then `crate-env materialise`",
+    );
     Ok(ExitCode::SUCCESS)
 }
 
