@@ -276,45 +276,6 @@ fn a_broken_config_keeps_the_last_good_env_shows_nix_error_and_is_evaluated_once
     assert_eq!(prompt.var("FIXED"), Some("1"));
 }
 
-const NATIVE_CRATE_BUILD_RS: &str = r#"
-use std::process::Command;
-fn main() {
-    let rustc = std::env::var("RUSTC").unwrap();
-    let v = Command::new(&rustc).arg("-V").output().unwrap();
-    println!("cargo:rustc-env=BUILT_WITH={}", String::from_utf8(v.stdout).unwrap().trim());
-    let out = Command::new("pkg-config").args(["--libs", "zlib"]).output()
-        .expect("pkg-config on PATH");
-    assert!(out.status.success(), "pkg-config cannot find zlib");
-    for flag in String::from_utf8(out.stdout).unwrap().split_whitespace() {
-        if let Some(dir) = flag.strip_prefix("-L") {
-            println!("cargo:rustc-link-search=native={dir}");
-        } else if let Some(lib) = flag.strip_prefix("-l") {
-            println!("cargo:rustc-link-lib={lib}");
-        }
-    }
-}
-"#;
-
-const NATIVE_CRATE_MAIN: &str = r#"
-use std::ffi::CStr;
-use std::os::raw::c_char;
-extern "C" { fn zlibVersion() -> *const c_char; }
-fn main() {
-    let v = unsafe { CStr::from_ptr(zlibVersion()) };
-    println!("{} linked zlib {}", env!("BUILT_WITH"), v.to_str().unwrap());
-    println!("toolchain={}", std::env::var("CRATE_ENV_TOOLCHAIN").unwrap_or_default());
-}
-"#;
-
-fn write_crate(p: &Project) {
-    p.write(
-        "Cargo.toml",
-        "[package]\nname = \"native\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
-    );
-    p.write("build.rs", NATIVE_CRATE_BUILD_RS);
-    p.write("src/main.rs", NATIVE_CRATE_MAIN);
-}
-
 const SCRIPTS: &str = r#"
     (pkgs.writeShellScriptBin "show-var" "printf '%s' \"\${!1-unset}\"")
     (pkgs.writeShellScriptBin "exit-with" "exit \"$1\"")
@@ -346,7 +307,7 @@ fn proxies_from_a_plain_shell_build_with_the_pinned_toolchain_and_packages() {
         assert!(fs::symlink_metadata(&link).is_ok(), "no proxy {name}");
     }
 
-    write_crate(&p);
+    common::write_zlib_crate(&p, "native");
     let out = proxy(&p, "cargo")
         .args(["build", "--quiet"])
         .output()

@@ -64,33 +64,6 @@ fn lock_records_revs_and_sri_hashes_and_check_detects_edits() {
     );
 }
 
-const PKG_CONFIG_CRATE_BUILD_RS: &str = r#"
-use std::process::Command;
-fn main() {
-    let out = Command::new("pkg-config").args(["--libs", "zlib"]).output()
-        .expect("pkg-config on PATH");
-    assert!(out.status.success(), "pkg-config cannot find zlib: {}",
-        String::from_utf8_lossy(&out.stderr));
-    for flag in String::from_utf8(out.stdout).unwrap().split_whitespace() {
-        if let Some(dir) = flag.strip_prefix("-L") {
-            println!("cargo:rustc-link-search=native={dir}");
-        } else if let Some(lib) = flag.strip_prefix("-l") {
-            println!("cargo:rustc-link-lib={lib}");
-        }
-    }
-}
-"#;
-
-const PKG_CONFIG_CRATE_MAIN: &str = r#"
-use std::ffi::CStr;
-use std::os::raw::c_char;
-extern "C" { fn zlibVersion() -> *const c_char; }
-fn main() {
-    let v = unsafe { CStr::from_ptr(zlibVersion()) };
-    println!("linked zlib {}", v.to_str().unwrap());
-}
-"#;
-
 fn write_crate(p: &Project, name: &str) {
     p.write(
         "Cargo.toml",
@@ -143,11 +116,13 @@ fn materialised_env_pins_rustc_and_links_a_native_library_through_pkg_config() {
         "zlib found without the setup hook's PKG_CONFIG_PATH"
     );
 
-    write_crate(&p, "linkz");
-    p.write("build.rs", PKG_CONFIG_CRATE_BUILD_RS);
-    p.write("src/main.rs", PKG_CONFIG_CRATE_MAIN);
+    common::write_zlib_crate(&p, "linkz");
     let run = p.sh("cargo run --quiet");
-    assert!(run.starts_with("linked zlib 1."), "{run}");
+    let expected = format!("rustc {} ", stable());
+    assert!(
+        run.starts_with(&expected) && run.contains(" linked zlib 1."),
+        "{run}"
+    );
 }
 
 #[test]

@@ -257,6 +257,48 @@ impl NixCounter {
     }
 }
 
+const ZLIB_CRATE_BUILD_RS: &str = r#"
+use std::process::Command;
+fn main() {
+    let rustc = std::env::var("RUSTC").unwrap();
+    let v = Command::new(&rustc).arg("-V").output().unwrap();
+    println!("cargo:rustc-env=BUILT_WITH={}", String::from_utf8(v.stdout).unwrap().trim());
+    let out = Command::new("pkg-config").args(["--libs", "zlib"]).output()
+        .expect("pkg-config on PATH");
+    assert!(out.status.success(), "pkg-config cannot find zlib");
+    for flag in String::from_utf8(out.stdout).unwrap().split_whitespace() {
+        if let Some(dir) = flag.strip_prefix("-L") {
+            println!("cargo:rustc-link-search=native={dir}");
+        } else if let Some(lib) = flag.strip_prefix("-l") {
+            println!("cargo:rustc-link-lib={lib}");
+        }
+    }
+}
+"#;
+
+const ZLIB_CRATE_MAIN: &str = r#"
+use std::ffi::CStr;
+use std::os::raw::c_char;
+extern "C" { fn zlibVersion() -> *const c_char; }
+fn main() {
+    let v = unsafe { CStr::from_ptr(zlibVersion()) };
+    println!("{} linked zlib {}", env!("BUILT_WITH"), v.to_str().unwrap());
+    println!("toolchain={}", std::env::var("CRATE_ENV_TOOLCHAIN").unwrap_or_default());
+}
+"#;
+
+/// A binary crate whose build.rs links zlib through `pkg-config` from PATH
+/// and records the rustc that built it; running it prints
+/// `<rustc -V> linked zlib <version>` and the proxy toolchain variable.
+pub fn write_zlib_crate(p: &Project, name: &str) {
+    p.write(
+        "Cargo.toml",
+        &format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n"),
+    );
+    p.write("build.rs", ZLIB_CRATE_BUILD_RS);
+    p.write("src/main.rs", ZLIB_CRATE_MAIN);
+}
+
 pub fn which_in(tool: &str, path: &str) -> Option<PathBuf> {
     std::env::split_paths(path)
         .map(|d| d.join(tool))
