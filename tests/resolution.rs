@@ -283,7 +283,7 @@ fn the_pinned_nightly_builds_a_wasm_module_that_binaryen_shrinks() {
     p.write("wasm/src/lib.rs", WASM_LIB);
     let out = p.sh(&format!(
         "set -e; cd wasm
-         \"$CRATE_ENV_NIGHTLY/bin/cargo\" build --target {WASM} -Z build-std=std,panic_abort --release
+         cargo +nightly build --target {WASM} -Z build-std=std,panic_abort --release
          wasm=target/{WASM}/release/wasmmod.wasm
          wasm-opt -Oz \"$wasm\" -o small.wasm
          wasm-validate small.wasm
