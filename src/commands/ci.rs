@@ -13,31 +13,19 @@ use anyhow::{Context as _, Result};
 use sha2::{Digest, Sha256};
 
 use super::materialise::{ensure, LockPolicy};
-use super::Context;
+use super::{lock_state, Context, LockState, MISSING_LOCK, STALE_LOCK};
 use crate::activate::activation_vars;
 use crate::cli::{CiArgs, Emit};
 use crate::errors::{error_with_hint, ExitCode, ExitWithExt};
-use crate::lock::{config_stamp, Lock};
 use crate::shell::{is_valid_name, render, Format};
 
 pub fn run(ctx: &Context<'_>, args: &CiArgs) -> Result<ExitCode> {
     let project = ctx.project().exit_with(ExitCode::USAGE)?;
-    let (lock, _) = Lock::read(&project.lock_file())
-        .exit_with(ExitCode::USAGE)?
-        .ok_or_else(|| {
-            error_with_hint(
-                "crate-env.lock does not exist",
-                "run `crate-env lock` and commit crate-env.lock; `crate-env ci` never writes it",
-            )
-        })
-        .exit_with(ExitCode::FAILURE)?;
-    let stamp = config_stamp(&project.root, &project.config_files()).exit_with(ExitCode::USAGE)?;
-    if !lock.is_fresh_for(&stamp) {
-        return Err(error_with_hint(
-            "crate-env.lock is stale: crate-env.nix changed since it was locked",
-            "run `crate-env lock` and commit crate-env.lock; `crate-env ci` never writes it",
-        ))
-        .exit_with(ExitCode::FAILURE);
+    // A missing or stale lock is drift (1); an unreadable one is a usage error (2).
+    match lock_state(&project).exit_with(ExitCode::USAGE)? {
+        LockState::Fresh { .. } => {}
+        LockState::Missing => return Err(ci_lock_error(MISSING_LOCK)),
+        LockState::Stale { .. } => return Err(ci_lock_error(STALE_LOCK)),
     }
     let env = ensure(ctx, &project, LockPolicy::Frozen)
         .context("cannot materialise the environment")
@@ -75,6 +63,15 @@ pub fn run(ctx: &Context<'_>, args: &CiArgs) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn ci_lock_error(message: &str) -> anyhow::Error {
+    Err::<(), _>(error_with_hint(
+        message,
+        "run `crate-env lock` and commit crate-env.lock; `crate-env ci` never writes it",
+    ))
+    .exit_with(ExitCode::FAILURE)
+    .unwrap_err()
 }
 
 /// GitHub Actions sets `GITHUB_ACTIONS=true`, GitLab `GITLAB_CI=true`.

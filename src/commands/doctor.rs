@@ -7,11 +7,11 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result};
 
 use super::materialise::{ensure, LockPolicy};
-use super::Context;
+use super::{Context, LockState, MISSING_LOCK};
 use crate::checks::{self, Check, ExpectedToolchain, LlvmTool, RustcInfo};
 use crate::envcache::CachedEnv;
 use crate::errors::{error_with_hint, ExitCode};
-use crate::lock::{config_stamp, Lock};
+use crate::lock::Lock;
 use crate::project::Project;
 use crate::toolchain_file::ToolchainFile;
 
@@ -58,18 +58,16 @@ pub(super) fn report(ctx: &Context<'_>, checks: &[Check]) -> Result<()> {
 /// checks that need it are skipped.
 pub(super) fn collect(ctx: &Context<'_>, project: &Project) -> Result<Vec<Check>> {
     let mut checks = Vec::new();
-    let lock = Lock::read(&project.lock_file())?.map(|(lock, _)| lock);
-    let stamp = config_stamp(&project.root, &project.config_files())?;
-    let fresh = match &lock {
-        None => {
+    let (lock, fresh) = match super::lock_state(project)? {
+        LockState::Missing => {
             checks.push(Check::problem(
                 "lock",
-                "crate-env.lock does not exist",
+                MISSING_LOCK,
                 "run `crate-env lock --nixpkgs SPEC --rust-overlay SPEC` and commit crate-env.lock",
             ));
-            None
+            (None, false)
         }
-        Some(lock) if !lock.is_fresh_for(&stamp) => {
+        LockState::Stale { lock, stamp } => {
             checks.push(Check::problem(
                 "lock",
                 format!(
@@ -80,18 +78,18 @@ pub(super) fn collect(ctx: &Context<'_>, project: &Project) -> Result<Vec<Check>
                 ),
                 "run `crate-env lock` and commit crate-env.lock",
             ));
-            None
+            (Some(lock), false)
         }
-        Some(lock) => {
+        LockState::Fresh { lock, .. } => {
             checks.push(Check::ok(
                 "lock",
                 "crate-env.lock is fresh for crate-env.nix",
             ));
-            Some(lock)
+            (Some(lock), true)
         }
     };
     let stable = lock.as_ref().and_then(|l| l.toolchains.stable.clone());
-    match fresh {
+    match lock.as_ref().filter(|_| fresh) {
         Some(lock) => {
             let env = ensure(ctx, project, LockPolicy::Frozen)?.env;
             environment_checks(&mut checks, lock, &env, &project.root);
@@ -116,7 +114,7 @@ pub(super) fn collect(ctx: &Context<'_>, project: &Project) -> Result<Vec<Check>
             "rust-version and Cargo.lock not checked: no stable is locked",
         )),
     }
-    if fresh.is_none() {
+    if !fresh {
         if let (Some(file), Some(stable)) = (ToolchainFile::read_in(&project.root)?, &stable) {
             // Without a fresh lock only the channel can be compared.
             let channel = file.toolchain.channel.clone().unwrap_or_default();

@@ -44,20 +44,11 @@ pub fn run(ctx: &Context<'_>, args: &LockArgs) -> Result<ExitCode> {
 
 /// `--check`: no network, no writes; compares the lock with crate-env.nix.
 fn check(ctx: &Context<'_>, project: &Project) -> Result<ExitCode> {
-    let path = project.lock_file();
-    let (lock, _) = Lock::read(&path)?.ok_or_else(|| {
-        error_with_hint(
-            "crate-env.lock does not exist",
-            "run `crate-env lock --nixpkgs SPEC --rust-overlay SPEC`",
-        )
-    })?;
-    let stamp = config_stamp(&project.root, &project.config_files())?;
-    if !lock.is_fresh_for(&stamp) {
-        return Err(error_with_hint(
-            "crate-env.lock is stale: crate-env.nix changed since it was locked",
-            "run `crate-env lock`",
-        ));
-    }
+    super::fresh_lock(
+        project,
+        "run `crate-env lock --nixpkgs SPEC --rust-overlay SPEC`",
+        "run `crate-env lock`",
+    )?;
     ctx.ui.info("crate-env.lock is up to date");
     Ok(ExitCode::SUCCESS)
 }

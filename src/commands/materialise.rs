@@ -6,11 +6,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context as _, Result};
 
-use super::Context;
+use super::{Context, LockState, MISSING_LOCK, STALE_LOCK};
 use crate::cli::MaterialiseArgs;
 use crate::envcache::{cache_key, parse_store_env, CachedEnv, KeyInputs};
 use crate::errors::{describe, error_with_hint, ExitCode};
-use crate::lock::{config_stamp, Lock};
 use crate::nix::Nix;
 use crate::nixlib;
 use crate::project::Project;
@@ -145,22 +144,22 @@ fn fresh_lock_text(
     nix: &Nix<'_>,
     policy: LockPolicy,
 ) -> Result<String> {
-    let (lock, text) = Lock::read(&project.lock_file())?.ok_or_else(|| {
-        error_with_hint(
-            "crate-env.lock does not exist",
-            "run `crate-env lock --nixpkgs SPEC --rust-overlay SPEC`",
-        )
-    })?;
-    let stamp = config_stamp(&project.root, &project.config_files())?;
-    if lock.is_fresh_for(&stamp) {
-        return Ok(text);
-    }
-    if policy == LockPolicy::Frozen {
-        return Err(error_with_hint(
-            "crate-env.lock is stale: crate-env.nix changed since it was locked",
-            "run `crate-env lock` (--frozen never changes the lock)",
-        ));
-    }
+    let lock = match super::lock_state(project)? {
+        LockState::Fresh { text, .. } => return Ok(text),
+        LockState::Missing => {
+            return Err(error_with_hint(
+                MISSING_LOCK,
+                "run `crate-env lock --nixpkgs SPEC --rust-overlay SPEC`",
+            ))
+        }
+        LockState::Stale { .. } if policy == LockPolicy::Frozen => {
+            return Err(error_with_hint(
+                STALE_LOCK,
+                "run `crate-env lock` (--frozen never changes the lock)",
+            ))
+        }
+        LockState::Stale { lock, .. } => lock,
+    };
     let relocked = super::lock::resolve_lock(ctx, project, nix, lock.inputs.clone())
         .context("cannot update crate-env.lock for the changed crate-env.nix")?;
     super::lock::write_lock(project, &relocked, Some(&lock))?;

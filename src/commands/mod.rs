@@ -22,10 +22,47 @@ use anyhow::Result;
 use crate::cli::{CacheCommand, Command, EnvCommand};
 use crate::errors::{error_with_hint, ExitCode, HintExt};
 use crate::fsutil::StateLock;
+use crate::lock::{config_stamp, ConfigStamp, Lock};
 use crate::nix::{Event, Nix};
 use crate::project::Project;
 use crate::settings::{Settings, Verbosity};
 use crate::ui::{Spinner, Ui};
+
+pub(crate) const MISSING_LOCK: &str = "crate-env.lock does not exist";
+pub(crate) const STALE_LOCK: &str =
+    "crate-env.lock is stale: crate-env.nix changed since it was locked";
+
+/// crate-env.lock against the crate-env.nix files as they are now.
+pub(crate) enum LockState {
+    Missing,
+    Stale { lock: Lock, stamp: ConfigStamp },
+    Fresh { lock: Lock, text: String },
+}
+
+pub(crate) fn lock_state(project: &Project) -> Result<LockState> {
+    let Some((lock, text)) = Lock::read(&project.lock_file())? else {
+        return Ok(LockState::Missing);
+    };
+    let stamp = config_stamp(&project.root, &project.config_files())?;
+    Ok(if lock.is_fresh_for(&stamp) {
+        LockState::Fresh { lock, text }
+    } else {
+        LockState::Stale { lock, stamp }
+    })
+}
+
+/// The lock, which must exist and be fresh; the hints say how to get there.
+pub(crate) fn fresh_lock(
+    project: &Project,
+    missing_hint: &str,
+    stale_hint: &str,
+) -> Result<(Lock, String)> {
+    match lock_state(project)? {
+        LockState::Fresh { lock, text } => Ok((lock, text)),
+        LockState::Missing => Err(error_with_hint(MISSING_LOCK, missing_hint)),
+        LockState::Stale { .. } => Err(error_with_hint(STALE_LOCK, stale_hint)),
+    }
+}
 
 /// Writes data a caller parses (shell code, JSON) to stdout: the only place
 /// commands print to stdout.

@@ -10,25 +10,17 @@ use crate::checks::{check_toolchain_file, render_toolchain_file, ExpectedToolcha
 use crate::cli::ToolchainFileArgs;
 use crate::errors::{error_with_hint, ExitCode};
 use crate::fsutil::atomic_write;
-use crate::lock::{config_stamp, Lock};
+use crate::lock::Lock;
 use crate::project::Project;
 use crate::toolchain_file::{ToolchainFile, TOOLCHAIN_FILE};
 
 pub fn run(ctx: &Context<'_>, args: &ToolchainFileArgs) -> Result<ExitCode> {
     let project = ctx.project()?;
-    let (lock, _) = Lock::read(&project.lock_file())?.ok_or_else(|| {
-        error_with_hint(
-            "crate-env.lock does not exist",
-            "run `crate-env lock --nixpkgs SPEC --rust-overlay SPEC` first",
-        )
-    })?;
-    let stamp = config_stamp(&project.root, &project.config_files())?;
-    if !lock.is_fresh_for(&stamp) {
-        return Err(error_with_hint(
-            "crate-env.lock is stale: crate-env.nix changed since it was locked",
-            "run `crate-env lock` first",
-        ));
-    }
+    let (lock, _) = super::fresh_lock(
+        &project,
+        "run `crate-env lock --nixpkgs SPEC --rust-overlay SPEC` first",
+        "run `crate-env lock` first",
+    )?;
     let expected = expected(ctx, &project, &lock)?;
     let path = project.root.join(TOOLCHAIN_FILE);
     if args.check {
