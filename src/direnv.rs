@@ -13,6 +13,9 @@ const FUNCTION: &str = include_str!("../shell/use_crate_env.bash");
 /// The state file, below the project root.
 pub const STATE_FILE: &str = ".crate-env/direnv.bash";
 
+/// Below `.crate-env/`: one empty file per watched input, carrying its mtime.
+pub const STAMPS_DIR: &str = "direnv-stamps";
+
 /// The state is stamped this long before the inputs were read: file
 /// timestamps are coarse (a kernel tick), so an edit just after the read
 /// could otherwise carry the very same mtime and go unnoticed. Costs at
@@ -51,6 +54,9 @@ pub fn lib_dir(
 pub struct State<'a> {
     /// Files whose change (newer than the state) sends `use_crate_env` to crate-env.
     pub files: &'a [PathBuf],
+    /// One per file: carries that file's mtime as it was read, so a file whose
+    /// mtime moved at all (also backwards: `touch -d`, `cp -p`) is a change.
+    pub stamps: &'a [PathBuf],
     /// Paths the exports need (the toolchain): gone (garbage-collected) is stale too.
     pub requires: &'a [PathBuf],
     /// DIRENV_WATCHES as direnv passed it in, and with our files added.
@@ -62,7 +68,7 @@ pub struct State<'a> {
     pub warning: Option<&'a str>,
 }
 
-/// Bash defining `__crate_env_state`, `__crate_env_files`,
+/// Bash defining `__crate_env_state`, `__crate_env_files`, `__crate_env_stamps`,
 /// `__crate_env_requires`, `__crate_env_watches_in` and the function
 /// `__crate_env_apply`. Sourcing
 /// it runs nothing; every value is single-quoted.
@@ -71,18 +77,13 @@ pub fn render_state(state: &State<'_>) -> Result<String, DirenvError> {
         "# Written by `crate-env direnv export` for use_crate_env; do not edit.\n\
          __crate_env_state=1\n",
     );
-    let files: Vec<String> = state
-        .files
-        .iter()
-        .map(|f| quote_posix(&f.to_string_lossy()))
-        .collect();
-    out.push_str(&format!("__crate_env_files=({})\n", files.join(" ")));
-    let requires: Vec<String> = state
-        .requires
-        .iter()
-        .map(|f| quote_posix(&f.to_string_lossy()))
-        .collect();
-    out.push_str(&format!("__crate_env_requires=({})\n", requires.join(" ")));
+    for (name, paths) in [
+        ("files", state.files),
+        ("stamps", state.stamps),
+        ("requires", state.requires),
+    ] {
+        out.push_str(&format!("__crate_env_{name}=({})\n", quoted_paths(paths)));
+    }
     out.push_str(&format!(
         "__crate_env_watches_in={}\n",
         quote_posix(state.watches_in)
@@ -110,6 +111,21 @@ pub fn render_state(state: &State<'_>) -> Result<String, DirenvError> {
         quote_posix(state.watches_out)
     ));
     Ok(out)
+}
+
+fn quoted_paths(paths: &[PathBuf]) -> String {
+    let quoted: Vec<String> = paths
+        .iter()
+        .map(|f| quote_posix(&f.to_string_lossy()))
+        .collect();
+    quoted.join(" ")
+}
+
+/// What `use_crate_env` evaluates when there is no environment at all (the
+/// first load failed): only the watches, so that fixing crate-env.nix or the
+/// lock reloads direnv instead of waiting for `direnv reload`.
+pub fn render_watches_only(watches_out: &str) -> String {
+    format!("export DIRENV_WATCHES={}\n", quote_posix(watches_out))
 }
 
 #[cfg(test)]
@@ -149,6 +165,7 @@ mod tests {
         let files = vec![dir.path().join("crate-env.nix")];
         let text = render_state(&State {
             files: &files,
+            stamps: &[],
             requires: &[],
             watches_in: "in",
             watches_out: "out'",
@@ -191,6 +208,7 @@ mod tests {
         let vars = vec![("A B".to_string(), "x".to_string())];
         let state = State {
             files: &[],
+            stamps: &[],
             requires: &[],
             watches_in: "",
             watches_out: "",

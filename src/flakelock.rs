@@ -193,7 +193,7 @@ fn convert_node(
 mod tests {
     use super::*;
 
-    const RCL: &str = include_str!("../../shared/testdata/rcl-flake.lock");
+    const RCL: &str = include_str!("../tests/fixtures/rcl/flake.lock");
 
     #[test]
     fn reads_the_rcl_flake_lock() {

@@ -102,6 +102,17 @@ impl<'a> Prompt<'a> {
     fn var(&self, name: &str) -> Option<&str> {
         self.env.get(name).map(String::as_str)
     }
+
+    /// A load that must bring the project's environment: shows direnv's and
+    /// crate-env's stderr when it did not.
+    fn load_env(&mut self) {
+        let (changed, err) = self.load();
+        let root = self.p.root.display().to_string();
+        assert!(
+            changed && self.var("CRATE_ENV_ROOT") == Some(root.as_str()),
+            "the load brought no environment (changed: {changed}):\n{err}"
+        );
+    }
 }
 
 #[test]
@@ -192,7 +203,7 @@ fn a_cache_hit_load_runs_no_more_programs_than_a_one_export_envrc() {
     let mut p = Project::locked(&channel_line());
     let nix = NixCounter::install(&mut p);
     let mut prompt = Prompt::new(&p);
-    assert!(prompt.load().0);
+    prompt.load_env();
     let calls = nix.calls().len();
 
     let plain = p.home.join("plain");
@@ -224,7 +235,7 @@ fn a_broken_config_keeps_the_last_good_env_shows_nix_error_and_is_evaluated_once
     let mut p = Project::locked(&channel_line());
     let nix = NixCounter::install(&mut p);
     let mut prompt = Prompt::new(&p);
-    assert!(prompt.load().0);
+    prompt.load_env();
     assert_eq!(prompt.var("CRATE_ENV_STALE"), None);
 
     p.write(
@@ -274,6 +285,62 @@ fn a_broken_config_keeps_the_last_good_env_shows_nix_error_and_is_evaluated_once
     assert!(!err.contains("syntax error"), "{err}");
     assert_eq!(prompt.var("CRATE_ENV_STALE"), None);
     assert_eq!(prompt.var("FIXED"), Some("1"));
+}
+
+#[test]
+fn a_first_load_that_fails_still_watches_the_inputs_so_the_fix_reloads() {
+    let p = Project::locked(&channel_line());
+    let mut prompt = Prompt::new(&p);
+    p.write(
+        "crate-env.nix",
+        &format!(
+            "{{ pkgs, ... }}:\n{{\n  {}\n  coverage = true\n}}\n",
+            channel_line()
+        ),
+    );
+    set_mtime_ahead(&p.root.join("crate-env.nix"), 2);
+    let (_, err) = prompt.load();
+    assert!(err.contains("syntax error"), "Nix's error is hidden: {err}");
+    assert_eq!(prompt.var("CRATE_ENV_ROOT"), None, "{err}");
+
+    // The user fixes crate-env.nix: the very next prompt loads it.
+    p.write_config(&format!("{}\n  env.FIXED = \"1\";", channel_line()));
+    set_mtime_ahead(&p.root.join("crate-env.nix"), 4);
+    prompt.load_env();
+    assert_eq!(prompt.var("FIXED"), Some("1"));
+    let (changed, err) = prompt.load();
+    assert!(!changed, "direnv keeps reloading after the fix: {err}");
+}
+
+#[test]
+fn an_edit_whose_mtime_goes_backwards_is_loaded_once() {
+    let mut p = Project::locked(&format!("{}\n  env.GEN = \"1\";", channel_line()));
+    let nix = NixCounter::install(&mut p);
+    let mut prompt = Prompt::new(&p);
+    prompt.load_env();
+    assert_eq!(prompt.var("GEN"), Some("1"));
+
+    // `cp -p` of an older file: new contents, an mtime in the past.
+    p.write_config(&format!("{}\n  env.GEN = \"2\";", channel_line()));
+    let file = fs::File::options()
+        .append(true)
+        .open(p.root.join("crate-env.nix"))
+        .unwrap();
+    file.set_modified(SystemTime::now() - Duration::from_secs(3600))
+        .unwrap();
+    let (changed, err) = prompt.load();
+    assert!(changed, "direnv did not notice the change: {err}");
+    assert_eq!(
+        prompt.var("GEN"),
+        Some("2"),
+        "the old environment was kept: {err}"
+    );
+    let calls = nix.calls().len();
+    for _ in 0..2 {
+        let (changed, err) = prompt.load();
+        assert!(!changed, "direnv re-runs .envrc at every prompt: {err}");
+    }
+    assert_eq!(nix.calls().len(), calls, "a settled load started Nix");
 }
 
 const SCRIPTS: &str = r#"

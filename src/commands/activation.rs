@@ -97,7 +97,10 @@ fn materialise(
         Err(err) => err,
     };
     let error = error_text(&err);
-    if let Some(key) = key {
+    // Remembered only when there is a last good environment to serve instead:
+    // without one nothing works anyway, and the failure may be transient (a
+    // fetch, a busy store), so the next prompt or proxy call tries again.
+    if let (Some(key), Some(_)) = (key, &cached) {
         let _state = ctx.lock_state(project)?;
         let record = FailedRecord {
             key,
@@ -129,6 +132,7 @@ pub fn stamped_fresh(project: &Project) -> Option<CachedEnv> {
 }
 
 /// Every crate-env.nix involved, and the lock: what the cache key reads.
+/// The lock comes last (`direnv export` re-watches it after a re-lock).
 pub fn watched_inputs(project: &Project) -> Vec<std::path::PathBuf> {
     let mut files = project.config_files();
     files.push(project.lock_file());

@@ -13,7 +13,10 @@ use super::activation::{activate, stale_warning, watched_inputs, Mode};
 use super::Context;
 use crate::activate::activation_vars;
 use crate::cli::{DirenvArgs, DirenvCommand, DirenvExportArgs};
-use crate::direnv::{function_text, lib_dir, render_state, State, STAMP_MARGIN, STATE_FILE};
+use crate::direnv::{
+    function_text, lib_dir, render_state, render_watches_only, State, STAMPS_DIR, STAMP_MARGIN,
+    STATE_FILE,
+};
 use crate::errors::{error_with_hint, ExitCode};
 use crate::fsutil::{atomic_write, StateLock};
 use crate::proxy::{OFFLINE_VAR, STALE_VAR};
@@ -65,40 +68,86 @@ fn export(ctx: &Context<'_>, args: &DirenvExportArgs) -> Result<ExitCode> {
     // Taken before anything is read, so an edit from now on is newer.
     let read_at = SystemTime::now() - STAMP_MARGIN;
     let files = watched_inputs(&project);
+    let mut mtimes: Vec<Option<SystemTime>> = files.iter().map(|f| modified(f)).collect();
     let watches_in = std::env::var("DIRENV_WATCHES").unwrap_or_default();
-    let watches_out = match &args.direnv {
+    let watch = || match &args.direnv {
         Some(direnv) => record_watches(ctx, direnv, &files).unwrap_or_else(|| watches_in.clone()),
         None => watches_in.clone(),
     };
+    let mut watches_out = watch();
     let offline = std::env::var_os(OFFLINE_VAR).is_some_and(|v| v == "1");
     let mode = if offline {
         Mode::Offline
     } else {
         Mode::Materialise
     };
-    let activation = activate(ctx, &project, mode)?;
+    let activation = match activate(ctx, &project, mode) {
+        Ok(activation) => activation,
+        Err(err) => {
+            // No environment at all: still watch the inputs, so the fix reloads.
+            print_stdout(&render_watches_only(&watches_out))?;
+            return Err(err);
+        }
+    };
+    // Materialising may have re-locked: that write is ours, not an edit, so
+    // watch the lock as it is now (else direnv reloads once more for it).
+    let lock = files.len() - 1;
+    let lock_mtime = modified(&files[lock]);
+    if lock_mtime != mtimes[lock] {
+        mtimes[lock] = lock_mtime;
+        watches_out = watch();
+    }
     let mut vars = activation_vars(&activation.env, &project.root, None);
     let warning = activation.stale.as_deref().map(stale_warning);
     if warning.is_some() {
         vars.push((STALE_VAR.to_owned(), "1".to_owned()));
     }
+    let stamps = stamp_paths(&project.state_dir(), files.len());
     let text = render_state(&State {
         files: &files,
+        stamps: &stamps,
         requires: std::slice::from_ref(&activation.env.env.stable),
         watches_in: &watches_in,
         watches_out: &watches_out,
         vars: &vars,
         warning: warning.as_deref(),
     })?;
-    let path = project.root.join(STATE_FILE);
     // Only if nobody is materialising right now: the state is a shortcut, and
     // without it the next load just compares contents again.
     if let Some(_state) = StateLock::try_acquire(&project.state_dir()) {
+        write_stamps(&stamps, &mtimes)?;
+        let path = project.root.join(STATE_FILE);
         atomic_write(&path, text.as_bytes())?;
         set_mtime(&path, read_at)?;
     }
     print_stdout(&format!("{text}__crate_env_apply\n"))?;
     Ok(ExitCode::SUCCESS)
+}
+
+fn modified(path: &Path) -> Option<SystemTime> {
+    std::fs::metadata(path).ok()?.modified().ok()
+}
+
+/// `.crate-env/direnv-stamps/N`: the mtime input N had when it was read.
+fn stamp_paths(state_dir: &Path, count: usize) -> Vec<PathBuf> {
+    let dir = state_dir.join(STAMPS_DIR);
+    (0..count).map(|i| dir.join(i.to_string())).collect()
+}
+
+/// A missing input gets no stamp: `use_crate_env` then never takes the
+/// shortcut for it (and it checks that every input exists anyway).
+fn write_stamps(stamps: &[PathBuf], mtimes: &[Option<SystemTime>]) -> Result<()> {
+    if let Some(dir) = stamps.first().and_then(|s| s.parent()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    for (stamp, mtime) in stamps.iter().zip(mtimes) {
+        let _ = std::fs::remove_file(stamp);
+        if let Some(mtime) = mtime {
+            atomic_write(stamp, b"")?;
+            set_mtime(stamp, *mtime)?;
+        }
+    }
+    Ok(())
 }
 
 /// DIRENV_WATCHES with `files` added, as `direnv watch` computes it (so its
