@@ -145,9 +145,9 @@ fn a_build_error_exits_2_and_a_usage_error_exits_2() {
 #[test]
 fn lock_from_flake_lock_records_the_flake_pins() {
     let p = Project::new();
-    let testdata = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/testdata");
+    let testdata = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rcl");
     std::fs::copy(
-        testdata.join("rcl-rust-toolchain.toml"),
+        testdata.join("rust-toolchain.toml"),
         p.root.join("rust-toolchain.toml"),
     )
     .unwrap();
@@ -165,7 +165,7 @@ fn lock_from_flake_lock_records_the_flake_pins() {
         "CRATE_ENV_GITHUB_ARCHIVE_BASE",
         channels().get("github-base"),
     );
-    let flake_lock = testdata.join("rcl-flake.lock");
+    let flake_lock = testdata.join("flake.lock");
     let out = p.run(&["lock", "--from-flake-lock", flake_lock.to_str().unwrap()]);
     assert_success(&out, "lock --from-flake-lock");
     let err = stderr(&out);

@@ -159,7 +159,7 @@ fn rust_toolchain_toml_naming_another_channel_drifts() {
         "rust-toolchain.toml",
         &std::fs::read_to_string(
             std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../shared/testdata/rcl-rust-toolchain.toml"),
+                .join("tests/fixtures/rcl/rust-toolchain.toml"),
         )
         .unwrap(),
     );

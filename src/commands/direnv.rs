@@ -2,22 +2,20 @@
 //! `crate-env direnv export` (hidden): what that function runs when an input
 //! may have changed. See docs/activation.md.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::SystemTime;
 
 use anyhow::{Context as _, Result};
 
-use super::activation::{activate, stale_warning, watched_inputs, Mode};
-use super::Context;
-use crate::activate::activation_vars;
-use crate::cli::{DirenvArgs, DirenvCommand, DirenvExportArgs};
-use crate::direnv::{function_text, lib_dir, render_state, State, STAMP_MARGIN, STATE_FILE};
-use crate::errors::{error_with_hint, ExitCode};
-use crate::fsutil::{atomic_write, StateLock};
-use crate::proxy::{OFFLINE_VAR, STALE_VAR};
-use crate::staleness::set_mtime;
+use crate::cli::args::{DirenvArgs, DirenvCommand, DirenvExportArgs};
+use crate::cli::context::{print_data, Context};
+use crate::cli::errors::{error_with_hint, ExitCode};
+use crate::environment::activation::{activate, stale_warning, Mode};
+use crate::environment::proxies::STALE_VAR;
+use crate::environment::vars::activation_vars;
+use crate::project::fsutil::{atomic_write, set_mtime, StateLock};
+use crate::shell::direnv::{function_text, lib_dir, render_state, State, STAMP_MARGIN};
 
 /// The file `--install` writes in direnv's lib dir.
 const LIB_FILE: &str = "crate-env.sh";
@@ -27,7 +25,7 @@ pub fn run(ctx: &Context<'_>, args: &DirenvArgs) -> Result<ExitCode> {
         Some(DirenvCommand::Export(export_args)) => export(ctx, export_args),
         None if args.install => install(ctx),
         None => {
-            print_stdout(&function_text(&current_exe()?))?;
+            print_data(&function_text(&current_exe()?))?;
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -64,19 +62,13 @@ fn export(ctx: &Context<'_>, args: &DirenvExportArgs) -> Result<ExitCode> {
     let project = ctx.project()?;
     // Taken before anything is read, so an edit from now on is newer.
     let read_at = SystemTime::now() - STAMP_MARGIN;
-    let files = watched_inputs(&project);
+    let files = project.watched_files();
     let watches_in = std::env::var("DIRENV_WATCHES").unwrap_or_default();
     let watches_out = match &args.direnv {
         Some(direnv) => record_watches(ctx, direnv, &files).unwrap_or_else(|| watches_in.clone()),
         None => watches_in.clone(),
     };
-    let offline = std::env::var_os(OFFLINE_VAR).is_some_and(|v| v == "1");
-    let mode = if offline {
-        Mode::Offline
-    } else {
-        Mode::Materialise
-    };
-    let activation = activate(ctx, &project, mode)?;
+    let activation = activate(ctx, &project, Mode::from_env())?;
     let mut vars = activation_vars(&activation.env, &project.root, None);
     let warning = activation.stale.as_deref().map(stale_warning);
     if warning.is_some() {
@@ -90,14 +82,14 @@ fn export(ctx: &Context<'_>, args: &DirenvExportArgs) -> Result<ExitCode> {
         vars: &vars,
         warning: warning.as_deref(),
     })?;
-    let path = project.root.join(STATE_FILE);
+    let path = project.direnv_state();
     // Only if nobody is materialising right now: the state is a shortcut, and
     // without it the next load just compares contents again.
     if let Some(_state) = StateLock::try_acquire(&project.state_dir()) {
         atomic_write(&path, text.as_bytes())?;
         set_mtime(&path, read_at)?;
     }
-    print_stdout(&format!("{text}__crate_env_apply\n"))?;
+    print_data(&format!("{text}__crate_env_apply\n"))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -121,12 +113,4 @@ fn record_watches(ctx: &Context<'_>, direnv: &Path, files: &[PathBuf]) -> Option
         ));
     }
     parsed
-}
-
-fn print_stdout(text: &str) -> Result<()> {
-    let mut stdout = std::io::stdout().lock();
-    stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-        .context("cannot write to stdout")
 }
