@@ -16,6 +16,7 @@ mod locking;
 mod nix;
 mod project;
 mod proxy_mode;
+mod report;
 mod shell;
 mod versions;
 

@@ -9,6 +9,7 @@ use crate::cli::settings::{Settings, Verbosity};
 use crate::cli::ui::{Spinner, Ui};
 use crate::nix::{Event, Nix};
 use crate::project::fsutil::{atomic_write, StateLock};
+use crate::project::lockfile::{freshness, Freshness, Lockfile, MISSING_LOCK, STALE_LOCK};
 use crate::project::Project;
 
 pub struct Context<'a> {
@@ -38,6 +39,21 @@ impl<'a> Context<'a> {
         )?;
         let verbosity = self.ui.verbosity();
         Ok(nix.observe(move |event| report(verbosity, spinner, event)))
+    }
+
+    /// The project's lock, which must exist and be fresh; the hints say how
+    /// to get there.
+    pub fn fresh_lock(
+        &self,
+        project: &Project,
+        missing_hint: &str,
+        stale_hint: &str,
+    ) -> Result<Lockfile> {
+        match freshness(project)? {
+            Freshness::Fresh { lock, .. } => Ok(lock),
+            Freshness::Missing => Err(error_with_hint(MISSING_LOCK, missing_hint)),
+            Freshness::Stale { .. } => Err(error_with_hint(STALE_LOCK, stale_hint)),
+        }
     }
 
     /// Takes the state lock (`.crate-env/lock`), telling the user if they

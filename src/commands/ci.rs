@@ -12,7 +12,6 @@ use std::path::Path;
 use anyhow::{Context as _, Result};
 use sha2::{Digest, Sha256};
 
-use super::report_checks;
 use crate::checks::doctor::collect;
 use crate::cli::args::{CiArgs, Emit};
 use crate::cli::context::{print_data, Context};
@@ -21,6 +20,7 @@ use crate::environment::vars::activation_vars;
 use crate::environment::{ensure, RelockPolicy};
 use crate::project::fsutil::atomic_write;
 use crate::project::lockfile::{freshness, Freshness, MISSING_LOCK, STALE_LOCK};
+use crate::report::report_checks;
 use crate::shell::{is_valid_name, render, Format};
 
 pub fn run(ctx: &Context<'_>, args: &CiArgs) -> Result<ExitCode> {

@@ -4,10 +4,10 @@
 
 use anyhow::Result;
 
-use super::report_checks;
 use crate::checks::doctor::collect;
 use crate::cli::context::Context;
 use crate::cli::errors::ExitCode;
+use crate::report::report_checks;
 
 pub fn run(ctx: &Context<'_>) -> Result<ExitCode> {
     let project = ctx.project()?;

@@ -14,13 +14,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
 
-use super::environment_or_last_good;
 use crate::cli::args::{EnterArgs, PrintArgs};
 use crate::cli::context::{print_data, Context};
 use crate::cli::errors::ExitCode;
 use crate::environment::vars::{activation_vars, caller_path, exec_in};
 use crate::project::env_cache::CachedEnv;
 use crate::project::Project;
+use crate::report::environment_or_last_good;
 use crate::shell::{quote_posix, render};
 
 pub fn print(ctx: &Context<'_>, args: &PrintArgs) -> Result<ExitCode> {

@@ -3,11 +3,11 @@
 
 use anyhow::Result;
 
-use super::environment_or_last_good;
 use crate::cli::args::ExecArgs;
 use crate::cli::context::Context;
 use crate::cli::errors::ExitCode;
 use crate::environment::vars::{activation_vars, caller_path, exec_in};
+use crate::report::environment_or_last_good;
 
 pub fn run(ctx: &Context<'_>, args: &ExecArgs) -> Result<ExitCode> {
     let project = ctx.project()?;

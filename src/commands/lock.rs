@@ -5,13 +5,13 @@ use std::path::Path;
 
 use anyhow::Result;
 
-use super::{fresh_lock, report_pins, report_written};
 use crate::cli::args::LockArgs;
 use crate::cli::context::Context;
 use crate::cli::errors::ExitCode;
 use crate::locking::{self, from_flake_lock, Specs};
 use crate::project::lockfile::{pin_summary, toolchain_summary, InputName};
 use crate::project::Project;
+use crate::report::{report_pins, report_written};
 
 pub fn run(ctx: &Context<'_>, args: &LockArgs) -> Result<ExitCode> {
     let project = ctx.project()?;
@@ -36,7 +36,7 @@ pub fn run(ctx: &Context<'_>, args: &LockArgs) -> Result<ExitCode> {
 
 /// `--check`: no network, no writes; compares the lock with crate-env.nix.
 fn check(ctx: &Context<'_>, project: &Project) -> Result<ExitCode> {
-    fresh_lock(
+    ctx.fresh_lock(
         project,
         "run `crate-env lock --nixpkgs SPEC --rust-overlay SPEC`",
         "run `crate-env lock`",

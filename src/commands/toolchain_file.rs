@@ -5,7 +5,6 @@
 
 use anyhow::Result;
 
-use super::fresh_lock;
 use crate::checks::rules::check_toolchain_file;
 use crate::cli::args::ToolchainFileArgs;
 use crate::cli::context::Context;
@@ -16,7 +15,7 @@ use crate::project::toolchain_file::{render, ToolchainFile, TOOLCHAIN_FILE};
 
 pub fn run(ctx: &Context<'_>, args: &ToolchainFileArgs) -> Result<ExitCode> {
     let project = ctx.project()?;
-    let lock = fresh_lock(
+    let lock = ctx.fresh_lock(
         &project,
         "run `crate-env lock --nixpkgs SPEC --rust-overlay SPEC` first",
         "run `crate-env lock` first",

@@ -3,13 +3,13 @@
 
 use anyhow::Result;
 
-use super::report_written;
 use crate::cli::args::{UpdateArgs, UpdateInput};
 use crate::cli::context::Context;
 use crate::cli::errors::ExitCode;
 use crate::locking::{self, Locked};
 use crate::project::lockfile::{pin_summary, InputName, Lockfile};
 use crate::project::Project;
+use crate::report::report_written;
 
 pub fn run(ctx: &Context<'_>, args: &UpdateArgs) -> Result<ExitCode> {
     let project = ctx.project()?;

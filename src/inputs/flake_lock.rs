@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use crate::inputs::spec::rev_in_url;
 use crate::project::lockfile::{InputName, InputType, LockedInput};
 
 #[derive(Debug, thiserror::Error)]
@@ -100,86 +101,119 @@ fn follow(nodes: &serde_json::Map<String, Value>, root: &str, path: &[Value]) ->
     Some(current)
 }
 
+/// A node's `locked` and `original` attributes, with errors naming the input.
+struct Node<'a> {
+    locked: &'a Value,
+    original: &'a Value,
+    name: InputName,
+    path: &'a Path,
+}
+
+impl Node<'_> {
+    fn format(&self, message: String) -> FlakeLockError {
+        FlakeLockError::Format {
+            path: self.path.to_owned(),
+            message: format!("input `{}`: {message}", self.name.as_str()),
+        }
+    }
+
+    fn field(value: &Value, key: &str) -> Option<String> {
+        value.get(key).and_then(Value::as_str).map(str::to_owned)
+    }
+
+    fn required(&self, key: &str) -> Result<String, FlakeLockError> {
+        Self::field(self.locked, key)
+            .ok_or_else(|| self.format(format!("`locked.{key}` is missing")))
+    }
+}
+
 fn convert_node(
     node: &Value,
     name: InputName,
     path: &Path,
     archive_base: &str,
 ) -> Result<LockedInput, FlakeLockError> {
-    let format = |message: String| FlakeLockError::Format {
-        path: path.to_owned(),
-        message: format!("input `{}`: {message}", name.as_str()),
+    let node = Node {
+        locked: node.get("locked").ok_or_else(|| FlakeLockError::Format {
+            path: path.to_owned(),
+            message: format!("input `{}`: no `locked` attributes", name.as_str()),
+        })?,
+        original: node.get("original").unwrap_or(&Value::Null),
+        name,
+        path,
     };
-    let locked = node
-        .get("locked")
-        .ok_or_else(|| format("no `locked` attributes".into()))?;
-    let original = node.get("original").unwrap_or(&Value::Null);
-    let field = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).map(str::to_owned);
-    let required =
-        |key: &str| field(locked, key).ok_or_else(|| format(format!("`locked.{key}` is missing")));
-    let kind = required("type")?;
-    let nar_hash = required("narHash")?;
-    let last_modified = locked
+    let mut input = match node.required("type")?.as_str() {
+        "github" => github(&node, archive_base)?,
+        "tarball" => tarball(&node)?,
+        "git" => git(&node)?,
+        other => {
+            return Err(FlakeLockError::UnsupportedType {
+                path: path.to_owned(),
+                input: name.as_str().to_owned(),
+                kind: other.to_owned(),
+            })
+        }
+    };
+    input.nar_hash = node.required("narHash")?;
+    input.last_modified = node
+        .locked
         .get("lastModified")
         .and_then(Value::as_i64)
         .unwrap_or(0);
-    match kind.as_str() {
-        "github" => {
-            let owner = required("owner")?;
-            let repo = required("repo")?;
-            let rev = required("rev")?;
-            // The spec keeps what the user asked for (a branch is followed by
-            // `crate-env update`); the repository comes from `locked`, since
-            // an indirect original (`nixpkgs` from the registry) names none.
-            let reference = field(original, "ref")
-                .or_else(|| field(original, "rev"))
-                .unwrap_or_else(|| rev.clone());
-            Ok(LockedInput {
-                spec: format!("github:{owner}/{repo}/{reference}"),
-                kind: InputType::Tarball,
-                url: format!("{archive_base}/{owner}/{repo}/archive/{rev}.tar.gz"),
-                reference: None,
-                rev: Some(rev),
-                nar_hash,
-                last_modified,
-            })
-        }
-        "tarball" => {
-            let url = required("url")?;
-            Ok(LockedInput {
-                spec: field(original, "url").unwrap_or_else(|| url.clone()),
-                kind: InputType::Tarball,
-                rev: crate::inputs::spec::rev_in_url(&url).or_else(|| field(locked, "rev")),
-                url,
-                reference: None,
-                nar_hash,
-                last_modified,
-            })
-        }
-        "git" => {
-            let url = required("url")?;
-            let rev = required("rev")?;
-            let reference = field(locked, "ref");
-            let query = reference
-                .as_ref()
-                .map(|r| format!("?ref={r}"))
-                .unwrap_or_default();
-            Ok(LockedInput {
-                spec: format!("git+{url}{query}"),
-                kind: InputType::Git,
-                url,
-                reference,
-                rev: Some(rev),
-                nar_hash,
-                last_modified,
-            })
-        }
-        other => Err(FlakeLockError::UnsupportedType {
-            path: path.to_owned(),
-            input: name.as_str().to_owned(),
-            kind: other.to_owned(),
-        }),
-    }
+    Ok(input)
+}
+
+/// A GitHub archive. The spec keeps what the user asked for (a branch is
+/// followed by `crate-env update`); the repository comes from `locked`,
+/// since an indirect original (`nixpkgs` from the registry) names none.
+fn github(node: &Node<'_>, archive_base: &str) -> Result<LockedInput, FlakeLockError> {
+    let owner = node.required("owner")?;
+    let repo = node.required("repo")?;
+    let rev = node.required("rev")?;
+    let reference = Node::field(node.original, "ref")
+        .or_else(|| Node::field(node.original, "rev"))
+        .unwrap_or_else(|| rev.clone());
+    Ok(LockedInput {
+        spec: format!("github:{owner}/{repo}/{reference}"),
+        kind: InputType::Tarball,
+        url: format!("{archive_base}/{owner}/{repo}/archive/{rev}.tar.gz"),
+        reference: None,
+        rev: Some(rev),
+        nar_hash: String::new(),
+        last_modified: 0,
+    })
+}
+
+fn tarball(node: &Node<'_>) -> Result<LockedInput, FlakeLockError> {
+    let url = node.required("url")?;
+    Ok(LockedInput {
+        spec: Node::field(node.original, "url").unwrap_or_else(|| url.clone()),
+        kind: InputType::Tarball,
+        rev: rev_in_url(&url).or_else(|| Node::field(node.locked, "rev")),
+        url,
+        reference: None,
+        nar_hash: String::new(),
+        last_modified: 0,
+    })
+}
+
+fn git(node: &Node<'_>) -> Result<LockedInput, FlakeLockError> {
+    let url = node.required("url")?;
+    let rev = node.required("rev")?;
+    let reference = Node::field(node.locked, "ref");
+    let query = reference
+        .as_ref()
+        .map(|r| format!("?ref={r}"))
+        .unwrap_or_default();
+    Ok(LockedInput {
+        spec: format!("git+{url}{query}"),
+        kind: InputType::Git,
+        url,
+        reference,
+        rev: Some(rev),
+        nar_hash: String::new(),
+        last_modified: 0,
+    })
 }
 
 #[cfg(test)]

@@ -3,23 +3,23 @@
 //! in [`rules`] and the search of rust-overlay's snapshot tags in
 //! [`snapshot`]. The caller holds the state lock while a lock is written.
 
+mod evaluate;
 pub mod from_flake_lock;
 pub mod rules;
 pub mod snapshot;
+
+pub use evaluate::{evaluate_request, expected_toolchain, resolver};
 
 use anyhow::{Context as _, Result};
 
 use crate::cli::context::Context;
 use crate::cli::errors::{error_with_hint, Hint, HintExt};
-use crate::inputs::{GitHubBases, Resolver};
 use crate::locking::rules::{resolve_toolchains, ResolveError};
-use crate::nix::request::Request;
 use crate::nix::Nix;
 use crate::project::lockfile::{
     config_stamp, write_if_changed, InputName, Inputs, LockedInput, Lockfile, Toolchains,
     LOCK_VERSION,
 };
-use crate::project::toolchain_file::ExpectedToolchain;
 use crate::project::Project;
 
 /// The specs `crate-env lock` was given (`--nixpkgs`, `--rust-overlay`).
@@ -149,17 +149,6 @@ fn missing_spec(name: InputName) -> anyhow::Error {
     )
 }
 
-/// Resolves specs with the GitHub bases of the settings.
-pub fn resolver<'n, 'o>(ctx: &Context<'_>, nix: &'n Nix<'o>) -> Resolver<'n, 'o> {
-    Resolver::new(
-        nix,
-        GitHubBases {
-            git: ctx.settings.github_git_base.value.clone(),
-            archive: ctx.settings.github_archive_base.value.clone(),
-        },
-    )
-}
-
 /// Evaluates what crate-env.nix asks for against the pinned inputs and picks
 /// the toolchains. The caller holds the state lock.
 pub fn resolve_lock(
@@ -211,43 +200,4 @@ pub fn resolve_lock_explained(
             Err(anyhow::Error::from(err).context(Hint(hint)))
         }
     }
-}
-
-/// What crate-env.nix asks for (the Nix library's `request`), evaluated
-/// against the inputs `lock` pins.
-pub fn evaluate_request(
-    ctx: &Context<'_>,
-    project: &Project,
-    nix: &Nix<'_>,
-    lock: &Lockfile,
-) -> Result<Request> {
-    let library = project.library(&ctx.settings.system.value)?;
-    let value = library
-        .eval(nix, "request", &lock.to_text())
-        .context("cannot evaluate crate-env.nix")?;
-    Request::from_json(value).context("crate-env's Nix library returned an unexpected `request`")
-}
-
-/// What rust-toolchain.toml must say: the lock's toolchains with what
-/// crate-env.nix asks for (one `nix-instantiate`).
-pub fn expected_toolchain(
-    ctx: &Context<'_>,
-    project: &Project,
-    lock: &Lockfile,
-) -> Result<ExpectedToolchain> {
-    let stable = lock.toolchains.stable.clone().ok_or_else(|| {
-        error_with_hint(
-            "crate-env.lock has no resolved stable toolchain",
-            "run `crate-env lock`",
-        )
-    })?;
-    let spinner = ctx.ui.spinner("evaluating crate-env.nix");
-    let nix = ctx.nix(&spinner)?;
-    let request = evaluate_request(ctx, project, &nix, lock)
-        .context("cannot read the toolchain crate-env.nix asks for")?;
-    Ok(ExpectedToolchain::new(
-        stable,
-        lock.toolchains.nightly.clone(),
-        &request,
-    ))
 }

@@ -14,7 +14,6 @@ use sha2::{Digest, Sha256};
 use crate::project::fsutil::{atomic_write, FsError};
 use crate::project::Project;
 
-pub const LOCK_FILE: &str = "crate-env.lock";
 pub const LOCK_VERSION: u32 = 1;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -289,6 +288,7 @@ pub fn toolchain_summary(toolchains: &Toolchains) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::project::LOCK_FILE;
 
     fn sample() -> Lockfile {
         Lockfile {

@@ -11,9 +11,9 @@ pub mod toolchain_file;
 use std::path::{Path, PathBuf};
 
 use crate::nix::library::{ExtractError, Library};
-use crate::project::lockfile::LOCK_FILE;
 
 pub const CONFIG_FILE: &str = "crate-env.nix";
+pub const LOCK_FILE: &str = "crate-env.lock";
 pub const STATE_DIR: &str = ".crate-env";
 /// The line `init` adds to `.gitignore`.
 pub const GITIGNORE_ENTRY: &str = ".crate-env/";
