@@ -15,6 +15,14 @@ use crate::nix::{Nix, NixError};
 /// (file name, contents, unix mode)
 const FILES: &[(&str, &str, u32)] = &[
     ("default.nix", include_str!("../../nix/default.nix"), 0o644),
+    ("config.nix", include_str!("../../nix/config.nix"), 0o644),
+    (
+        "toolchains.nix",
+        include_str!("../../nix/toolchains.nix"),
+        0o644,
+    ),
+    ("capture.nix", include_str!("../../nix/capture.nix"), 0o644),
+    ("request.nix", include_str!("../../nix/request.nix"), 0o644),
     (
         "capture-env.sh",
         include_str!("../../nix/capture-env.sh"),
