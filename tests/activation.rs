@@ -11,15 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
-use common::{assert_success, channels, stderr, NixCounter, Project};
-
-fn stable() -> &'static str {
-    channels().get("stable")
-}
-
-fn channel_line() -> String {
-    format!("rust.channel = \"{}\";", stable())
-}
+use common::{assert_success, channel_line, channels, stable, stderr, NixCounter, Project};
 
 fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
