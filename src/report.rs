@@ -9,7 +9,7 @@ use crate::cli::context::Context;
 use crate::cli::errors::{error_with_hint, render_summary};
 use crate::environment::ensure_or_last_good;
 use crate::project::env_cache::CachedEnv;
-use crate::project::lockfile::{pin_summary, toolchain_summary, InputName, Lockfile};
+use crate::project::lockfile::{pin_details, toolchain_summary, InputName, Lockfile};
 use crate::project::Project;
 
 /// The environment for `env` and `exec`: materialised if needed, else the
@@ -57,16 +57,17 @@ pub fn report_checks(ctx: &Context<'_>, checks: &[Check]) -> Result<()> {
     ))
 }
 
-/// One line per input (`nixpkgs       SPEC (rev 0123456789ab)`), then the
-/// toolchains: the summary `lock` prints.
-pub fn report_pins(ctx: &Context<'_>, lock: &Lockfile) {
+/// One line per input (`nixpkgs       SPEC (rev 0123456789ab)`, with the
+/// narHash too when `with_nar_hash`), then the toolchains: the summary of
+/// `lock` and `lock --from-flake-lock`.
+pub fn report_pins(ctx: &Context<'_>, lock: &Lockfile, with_nar_hash: bool) {
     for name in InputName::ALL {
         let input = lock.inputs.get(name);
         ctx.ui.info(format!(
             "{:<13} {} ({})",
             name.as_str(),
             input.spec,
-            pin_summary(input)
+            pin_details(input, with_nar_hash)
         ));
     }
     ctx.ui.info(format!(

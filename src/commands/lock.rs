@@ -9,7 +9,6 @@ use crate::cli::args::LockArgs;
 use crate::cli::context::Context;
 use crate::cli::errors::ExitCode;
 use crate::locking::{self, from_flake_lock, Specs};
-use crate::project::lockfile::{pin_summary, toolchain_summary, InputName};
 use crate::project::Project;
 use crate::report::{report_pins, report_written};
 
@@ -26,7 +25,7 @@ pub fn run(ctx: &Context<'_>, args: &LockArgs) -> Result<ExitCode> {
         rust_overlay: args.rust_overlay.clone(),
     };
     let locked = locking::lock(ctx, &project, &specs)?;
-    report_pins(ctx, &locked.lock);
+    report_pins(ctx, &locked.lock, false);
     for reason in &locked.reasons {
         ctx.ui.info(format!("  {reason}"));
     }
@@ -51,22 +50,7 @@ fn from_flake(ctx: &Context<'_>, project: &Project, file: &Path) -> Result<ExitC
     if let Some(warning) = &imported.unverified {
         ctx.ui.warn(warning);
     }
-    let lock = &imported.locked.lock;
-    for name in InputName::ALL {
-        let input = lock.inputs.get(name);
-        ctx.ui.info(format!(
-            "{:<13} {} ({}, {})",
-            name.as_str(),
-            input.spec,
-            pin_summary(input),
-            input.nar_hash
-        ));
-    }
-    ctx.ui.info(format!(
-        "{:<13} {}",
-        "toolchains",
-        toolchain_summary(&lock.toolchains)
-    ));
+    report_pins(ctx, &imported.locked.lock, true);
     let path = project.display(&project.lock_file());
     ctx.ui.info(if imported.locked.changed {
         format!("wrote {path} from {}", file.display())

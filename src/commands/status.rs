@@ -13,7 +13,7 @@ use crate::cli::settings::{Setting, Settings, Source};
 use crate::environment::current_key;
 use crate::project::env_cache::CachedEnv;
 use crate::project::lockfile::{
-    config_stamp, pin_summary, toolchain_summary, InputName, LockedInput, Lockfile, Toolchains,
+    config_stamp, pin_details, toolchain_summary, InputName, LockedInput, Lockfile, Toolchains,
 };
 use crate::project::{Project, GC_ROOTS};
 
@@ -249,10 +249,7 @@ fn print_project(ctx: &Context<'_>, project: &ProjectStatus) {
         (None, true, _) => ui.info("lock: up to date"),
     }
     for input in &lock.inputs {
-        let pin = match &input.input.rev {
-            Some(_) => format!("{}, {}", pin_summary(&input.input), input.input.nar_hash),
-            None => input.input.nar_hash.clone(),
-        };
+        let pin = pin_details(&input.input, true);
         ui.info(format!("  {:<13} {} ({pin})", input.name, input.input.spec));
     }
     if let Some(toolchains) = &lock.toolchains {

@@ -276,6 +276,15 @@ pub fn pin_summary(input: &LockedInput) -> String {
     }
 }
 
+/// What a summary line shows in parentheses: [`pin_summary`], with the
+/// narHash after a revision when `with_nar_hash` (`status`, `--from-flake-lock`).
+pub fn pin_details(input: &LockedInput, with_nar_hash: bool) -> String {
+    match &input.rev {
+        Some(_) if with_nar_hash => format!("{}, {}", pin_summary(input), input.nar_hash),
+        _ => pin_summary(input),
+    }
+}
+
 /// `stable 1.95.0, nightly 2026-02-19`.
 pub fn toolchain_summary(toolchains: &Toolchains) -> String {
     let stable = toolchains.stable.as_deref().unwrap_or("(unresolved)");
