@@ -11,15 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
-use common::{assert_success, channels, stderr, NixCounter, Project};
-
-fn stable() -> &'static str {
-    channels().get("stable")
-}
-
-fn channel_line() -> String {
-    format!("rust.channel = \"{}\";", stable())
-}
+use common::{assert_success, channel_line, channels, stable, stderr, NixCounter, Project};
 
 fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
@@ -162,8 +154,12 @@ fn direnv_loads_the_pinned_env_reloads_on_edit_and_touch_does_not_evaluate() {
     assert_eq!(prompt.var("EDITED"), Some("yes"));
     assert!(nix.calls().len() > calls, "the edit was not evaluated");
 
-    // `touch` (and a checkout rewriting the same bytes): direnv reloads, but
-    // crate-env compares contents and evaluates nothing.
+    touching_the_inputs_evaluates_nothing(&p, &mut prompt, &nix);
+}
+
+/// `touch` (and a checkout rewriting the same bytes): direnv reloads, but
+/// crate-env compares contents and evaluates nothing.
+fn touching_the_inputs_evaluates_nothing(p: &Project, prompt: &mut Prompt<'_>, nix: &NixCounter) {
     let calls = nix.calls().len();
     set_mtime_ahead(&p.root.join("crate-env.nix"), 4);
     assert!(prompt.load().0, "direnv did not notice the touch");
@@ -389,9 +385,13 @@ fn proxies_from_a_plain_shell_build_with_the_pinned_toolchain_and_packages() {
         "{text}"
     );
     assert_eq!(nix.calls(), [] as [String; 0], "a cache hit started Nix");
+    the_nightly_answers_plus_nightly(&p);
+    proxies_outside_a_project_fail(&p);
+}
 
-    // +nightly: the pinned nightly answers, for the proxy and what it runs.
-    let out = proxy(&p, "cargo")
+/// `+nightly`: the pinned nightly answers, for the proxy and what it runs.
+fn the_nightly_answers_plus_nightly(p: &Project) {
+    let out = proxy(p, "cargo")
         .args(["+nightly", "--version"])
         .output()
         .unwrap();
@@ -404,23 +404,25 @@ fn proxies_from_a_plain_shell_build_with_the_pinned_toolchain_and_packages() {
         .unwrap();
     assert!(via_proxy.contains("-nightly"), "{via_proxy}");
     assert_eq!(via_proxy, stdout(&direct));
-    let out = proxy(&p, "rustc")
+    let out = proxy(p, "rustc")
         .arg("-vV")
         .env("CRATE_ENV_TOOLCHAIN", "nightly")
         .output()
         .unwrap();
     assert!(stdout(&out).contains("-nightly"), "{}", stdout(&out));
-    let out = proxy(&p, "show-var")
+    let out = proxy(p, "show-var")
         .args(["+nightly", "CRATE_ENV_TOOLCHAIN"])
         .output()
         .unwrap();
     assert_eq!(stdout(&out), "nightly", "{}", stderr(&out));
-    let out = proxy(&p, "rustc").args(["+beta", "-V"]).output().unwrap();
+    let out = proxy(p, "rustc").args(["+beta", "-V"]).output().unwrap();
     assert!(!out.status.success());
     assert!(stderr(&out).contains("+beta"), "{}", stderr(&out));
+}
 
-    // Outside any project: an error, never another toolchain.
-    let out = proxy(&p, "cargo")
+/// Outside any project: an error, never another toolchain.
+fn proxies_outside_a_project_fail(p: &Project) {
+    let out = proxy(p, "cargo")
         .arg("--version")
         .current_dir(&p.home)
         .output()
@@ -507,10 +509,13 @@ fn exit_codes_and_signals_pass_through_the_proxies() {
     );
     let out = p.command("sh").arg("-c").arg(script).output().unwrap();
     assert_eq!(stdout(&out), "143 3\n");
+    a_signal_reaches_the_rustc_the_proxy_became(&p);
+}
 
-    // exec, no fork: the proxy's pid becomes rustc itself, so a signal sent
-    // to that pid reaches rustc (SIGTERM: rustc turns SIGINT into exit 1).
-    let mut child = proxy(&p, "rustc")
+/// exec, no fork: the proxy's pid becomes rustc itself, so a signal sent
+/// to that pid reaches rustc (SIGTERM: rustc turns SIGINT into exit 1).
+fn a_signal_reaches_the_rustc_the_proxy_became(p: &Project) {
+    let mut child = proxy(p, "rustc")
         .arg("-")
         .stdin(Stdio::piped())
         .stdout(Stdio::null())

@@ -7,7 +7,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{assert_success, channels, stderr, Project};
+use common::{assert_success, stable, stderr, Project};
 
 fn nix_store(p: &Project, args: &[&str]) -> std::process::Output {
     p.command("nix-store").args(args).output().unwrap()
@@ -21,26 +21,30 @@ fn unique() -> String {
     format!("{nanos}-{}", std::process::id())
 }
 
+/// A signing key pair in `dir`: (name, secret key file, public key).
+fn generate_key(p: &Project, dir: &Path) -> (String, PathBuf, String) {
+    let name = format!("crate-env-test-{}", unique());
+    let (sk, pk) = (dir.join("sk"), dir.join("pk"));
+    let out = nix_store(
+        p,
+        &[
+            "--generate-binary-cache-key",
+            &name,
+            sk.to_str().unwrap(),
+            pk.to_str().unwrap(),
+        ],
+    );
+    assert_success(&out, "generate-binary-cache-key");
+    let public_key = std::fs::read_to_string(&pk).unwrap().trim().to_owned();
+    (name, sk, public_key)
+}
+
 #[test]
 fn materialise_substitutes_the_environment_from_a_pushed_cache() {
     let keys = tempfile::tempdir().unwrap();
     let cache_dir = keys.path().join("cache");
-    let (sk, pk) = (keys.path().join("sk"), keys.path().join("pk"));
-    let name = format!("crate-env-test-{}", unique());
     let mut p = Project::new();
-    assert_success(
-        &nix_store(
-            &p,
-            &[
-                "--generate-binary-cache-key",
-                &name,
-                sk.to_str().unwrap(),
-                pk.to_str().unwrap(),
-            ],
-        ),
-        "generate-binary-cache-key",
-    );
-    let public_key = std::fs::read_to_string(&pk).unwrap().trim().to_owned();
+    let (name, sk, public_key) = generate_key(&p, keys.path());
     let uri = format!("file://{}", cache_dir.display());
     // A component set no other test uses, so no other project roots this
     // toolchain, and a unique variable, so the environment is unique too.
@@ -51,7 +55,7 @@ fn materialise_substitutes_the_environment_from_a_pushed_cache() {
     substituters = [ "{uri}" ];
     trusted-public-keys = [ "{public_key}" ];
   }};"#,
-        stable = channels().get("stable"),
+        stable = stable(),
         unique = unique(),
     ));
     p.lock();
@@ -74,13 +78,18 @@ fn materialise_substitutes_the_environment_from_a_pushed_cache() {
     let narinfo = std::fs::read_to_string(&narinfo).expect("toolchain narinfo in the cache");
     assert!(narinfo.contains(&format!("Sig: {name}:")), "{narinfo}");
 
-    // Forget the environment: its roots, the cache file, and every path of
-    // its closure that nothing else keeps alive. Earlier runs on this machine
-    // may have left unrooted environments that still refer to the toolchain;
-    // they are dead too and must go first, so delete until nothing more can.
-    let mut doomed = query_lines(&p, &["--query", "--requisites", env_out.to_str().unwrap()]);
+    forget_environment(&p, &env_out, &toolchain);
+    substitute_from_the_cache(&mut p, &env_out, &toolchain, &name);
+}
+
+/// Forgets the environment: its roots, the cache file, and every path of
+/// its closure that nothing else keeps alive. Earlier runs on this machine
+/// may have left unrooted environments that still refer to the toolchain;
+/// they are dead too and must go first, so delete until nothing more can.
+fn forget_environment(p: &Project, env_out: &Path, toolchain: &Path) {
+    let mut doomed = query_lines(p, &["--query", "--requisites", env_out.to_str().unwrap()]);
     doomed.extend(query_lines(
-        &p,
+        p,
         &[
             "--query",
             "--referrers-closure",
@@ -93,7 +102,7 @@ fn materialise_substitutes_the_environment_from_a_pushed_cache() {
     loop {
         let before = deleted;
         doomed.retain(|path| {
-            let gone = nix_store(&p, &["--delete", path]).status.success();
+            let gone = nix_store(p, &["--delete", path]).status.success();
             deleted += usize::from(gone);
             !gone
         });
@@ -101,9 +110,9 @@ fn materialise_substitutes_the_environment_from_a_pushed_cache() {
             break;
         }
     }
-    for must_go in [&env_out, &toolchain] {
+    for must_go in [env_out, toolchain] {
         if must_go.exists() {
-            let roots = nix_store(&p, &["--query", "--roots", must_go.to_str().unwrap()]);
+            let roots = nix_store(p, &["--query", "--roots", must_go.to_str().unwrap()]);
             panic!(
                 "{} is still in the store; kept alive by:\n{}",
                 must_go.display(),
@@ -115,8 +124,11 @@ fn materialise_substitutes_the_environment_from_a_pushed_cache() {
         "deleted {deleted} store paths; {} are kept alive elsewhere",
         doomed.len()
     );
+}
 
-    // Building is disabled: only substitution can bring the paths back.
+/// With building disabled, only substitution can bring the paths back; the
+/// local store then holds the cache's signature (`key_name`) on the toolchain.
+fn substitute_from_the_cache(p: &mut Project, env_out: &Path, toolchain: &Path, key_name: &str) {
     p.set_env("NIX_CONFIG", "max-jobs = 0\nnarinfo-cache-negative-ttl = 0");
     p.set_env(
         "XDG_CACHE_HOME",
@@ -126,11 +138,7 @@ fn materialise_substitutes_the_environment_from_a_pushed_cache() {
     assert_success(&out, "materialise from the binary cache with max-jobs = 0");
     assert!(toolchain.is_dir(), "toolchain not substituted");
     assert!(env_out.exists(), "environment not substituted");
-    assert_eq!(
-        p.sh("rustc -V").split_whitespace().nth(1),
-        Some(channels().get("stable"))
-    );
-    // The local store now holds the cache's signature on the toolchain.
+    assert_eq!(p.sh("rustc -V").split_whitespace().nth(1), Some(stable()));
     let info = p
         .command("nix")
         .args([
@@ -139,12 +147,12 @@ fn materialise_substitutes_the_environment_from_a_pushed_cache() {
             "path-info",
             "--sigs",
         ])
-        .arg(&toolchain)
+        .arg(toolchain)
         .output()
         .unwrap();
     assert_success(&info, "nix path-info --sigs");
     assert!(
-        String::from_utf8_lossy(&info.stdout).contains(&format!("{name}:")),
+        String::from_utf8_lossy(&info.stdout).contains(&format!("{key_name}:")),
         "{}",
         String::from_utf8_lossy(&info.stdout)
     );

@@ -5,11 +5,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{assert_success, channels, stderr, Project};
-
-fn stable() -> &'static str {
-    channels().get("stable")
-}
+use common::{assert_success, channel_line, channels, stable, stderr, Project};
 
 /// Applies $GITHUB_PATH and $GITHUB_ENV the way the Actions runner does
 /// before a later step: PATH lines prepended (a later line ends up first),
@@ -107,7 +103,7 @@ fn emit_shell_prints_exports_and_gitlab_writes_dotenv() {
 
 #[test]
 fn a_stale_or_missing_lock_exits_1_and_is_left_untouched() {
-    let p = Project::locked(&format!("rust.channel = \"{}\";", stable()));
+    let p = Project::locked(&channel_line());
     p.write_config(&format!(
         "rust.channel = \"{}\";\n  env.NEW = \"1\";",
         stable()
@@ -206,7 +202,7 @@ fn lock_from_flake_lock_records_the_flake_pins() {
 /// archive base), the toolchains are resolved and verified as `lock` does.
 #[test]
 fn lock_from_a_fetchable_flake_lock_resolves_the_toolchains() {
-    let reference = Project::locked(&format!("rust.channel = \"{}\";", stable()));
+    let reference = Project::locked(&channel_line());
     let lock: serde_json::Value = serde_json::from_str(&reference.read("crate-env.lock")).unwrap();
     let node = |owner: &str, repo: &str, input: &str| {
         let i = &lock["inputs"][input];
@@ -228,7 +224,7 @@ fn lock_from_a_fetchable_flake_lock_resolves_the_toolchains() {
         "version": 7
     });
     let mut p = Project::new();
-    p.write_config(&format!("rust.channel = \"{}\";", stable()));
+    p.write_config(&channel_line());
     p.write(
         "flake.lock",
         &serde_json::to_string_pretty(&flake_lock).unwrap(),

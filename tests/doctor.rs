@@ -3,11 +3,7 @@
 
 mod common;
 
-use common::{assert_success, channels, stderr, Project};
-
-fn stable() -> &'static str {
-    channels().get("stable")
-}
+use common::{assert_success, channel_line, channels, stable, stderr, Project};
 
 /// The version the stand-in pkgs.wasm-bindgen-cli (a real wasm-bindgen) reports.
 fn wasm_bindgen_version(p: &Project) -> String {
@@ -179,7 +175,7 @@ fn rust_toolchain_toml_naming_another_channel_drifts() {
 
 #[test]
 fn a_stale_lock_is_a_problem() {
-    let p = Project::locked(&format!("rust.channel = \"{}\";", stable()));
+    let p = Project::locked(&channel_line());
     p.write_config(&format!(
         "rust.channel = \"{}\";\n  env.EDITED = \"1\";",
         stable()

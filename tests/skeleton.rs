@@ -3,17 +3,11 @@
 
 mod common;
 
-use common::{assert_success, channels, stderr, NixCounter, Project};
+use common::{
+    assert_success, channel_line, channels, nix_string, stable, stderr, NixCounter, Project,
+};
 use std::fs;
 use std::process::Command;
-
-fn stable() -> &'static str {
-    channels().get("stable")
-}
-
-fn channel_line() -> String {
-    format!("rust.channel = \"{}\";", stable())
-}
 
 #[test]
 fn lock_records_revs_and_sri_hashes_and_check_detects_edits() {
@@ -215,15 +209,6 @@ const NASTY: &[(&str, &str)] = &[
     ("EMPTY", ""),
 ];
 
-fn nix_string(s: &str) -> String {
-    let escaped = s
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
-        .replace("${", "\\${");
-    format!("\"{escaped}\"")
-}
-
 fn parse_env0(bytes: &[u8]) -> std::collections::BTreeMap<String, String> {
     bytes
         .split(|b| *b == 0)
@@ -346,13 +331,22 @@ fn syntax_error_quotes_nix_and_keeps_lock_and_last_good_cache() {
 
 #[test]
 fn concurrent_materialise_runs_leave_one_consistent_cache() {
-    let p = Project::locked(&channel_line());
+    let mut p = Project::locked(&channel_line());
+    let nix = NixCounter::install(&mut p);
     let children: Vec<_> = (0..3)
         .map(|_| p.crate_env().arg("materialise").spawn().unwrap())
         .collect();
     for mut c in children {
         assert!(c.wait().unwrap().success());
     }
+    // One build served every caller: the others waited for the state lock
+    // and found its cache.
+    let builds: Vec<String> = nix
+        .calls()
+        .into_iter()
+        .filter(|c| c.starts_with("nix-build "))
+        .collect();
+    assert_eq!(builds.len(), 1, "{builds:#?}");
     let cache: serde_json::Value = serde_json::from_str(&p.read(".crate-env/env.json")).unwrap();
     assert!(cache["vars"]["PATH"]
         .as_str()
@@ -362,11 +356,26 @@ fn concurrent_materialise_runs_leave_one_consistent_cache() {
     leaves_no_temp_files(&p);
 }
 
+/// No temporary file of an atomic write (`.crate-env-tmp*`), of the Nix
+/// library's extraction (`.tmp-lib*`) or of a proxy link (`.tmp-*`) is left
+/// in the project or anywhere in `.crate-env/`.
 fn leaves_no_temp_files(p: &Project) {
-    for dir in [p.root.clone(), p.root.join(".crate-env")] {
-        for entry in fs::read_dir(&dir).unwrap() {
+    let state = p.root.join(".crate-env");
+    let dirs = [
+        p.root.clone(),
+        state.clone(),
+        state.join("lib"),
+        state.join("bin"),
+        state.join("gcroots"),
+    ];
+    for dir in dirs.iter().filter(|d| d.is_dir()) {
+        for entry in fs::read_dir(dir).unwrap() {
             let name = entry.unwrap().file_name().to_string_lossy().into_owned();
-            assert!(!name.starts_with(".tmp"), "temp file left behind: {name}");
+            assert!(
+                !name.starts_with(".crate-env-tmp") && !name.starts_with(".tmp"),
+                "temp file left behind in {}: {name}",
+                dir.display()
+            );
         }
     }
 }

@@ -12,27 +12,31 @@ use std::path::Path;
 use anyhow::{Context as _, Result};
 use sha2::{Digest, Sha256};
 
-use super::materialise::{ensure, LockPolicy};
-use super::{lock_state, Context, LockState, MISSING_LOCK, STALE_LOCK};
-use crate::activate::activation_vars;
-use crate::cli::{CiArgs, Emit};
-use crate::errors::{error_with_hint, ExitCode, ExitWithExt};
+use crate::checks::doctor::collect;
+use crate::cli::args::{CiArgs, Emit};
+use crate::cli::context::{print_data, Context};
+use crate::cli::errors::{error_with_hint, ExitCode, ExitWithExt};
+use crate::environment::vars::activation_vars;
+use crate::environment::{ensure, RelockPolicy};
+use crate::project::fsutil::atomic_write;
+use crate::project::lockfile::{freshness, Freshness, MISSING_LOCK, STALE_LOCK};
+use crate::report::report_checks;
 use crate::shell::{is_valid_name, render, Format};
 
 pub fn run(ctx: &Context<'_>, args: &CiArgs) -> Result<ExitCode> {
     let project = ctx.project().exit_with(ExitCode::USAGE)?;
     // A missing or stale lock is drift (1); an unreadable one is a usage error (2).
-    match lock_state(&project).exit_with(ExitCode::USAGE)? {
-        LockState::Fresh { .. } => {}
-        LockState::Missing => return Err(ci_lock_error(MISSING_LOCK)),
-        LockState::Stale { .. } => return Err(ci_lock_error(STALE_LOCK)),
+    match freshness(&project).exit_with(ExitCode::USAGE)? {
+        Freshness::Fresh { .. } => {}
+        Freshness::Missing => return Err(ci_lock_error(MISSING_LOCK)),
+        Freshness::Stale { .. } => return Err(ci_lock_error(STALE_LOCK)),
     }
-    let env = ensure(ctx, &project, LockPolicy::Frozen)
+    let env = ensure(ctx, &project, RelockPolicy::Frozen)
         .context("cannot materialise the environment")
         .exit_with(ExitCode::USAGE)?
         .env;
-    let checks = super::doctor::collect(ctx, &project).exit_with(ExitCode::USAGE)?;
-    super::doctor::report(ctx, &checks).exit_with(ExitCode::FAILURE)?;
+    let checks = collect(ctx, &project).exit_with(ExitCode::USAGE)?;
+    report_checks(ctx, &checks).exit_with(ExitCode::FAILURE)?;
     let emit = args.emit.unwrap_or_else(detect);
     let caller_path = std::env::var("PATH").ok();
     match emit {
@@ -59,7 +63,7 @@ pub fn run(ctx: &Context<'_>, args: &CiArgs) -> Result<ExitCode> {
         Emit::Shell => {
             let vars = activation_vars(&env, &project.root, caller_path.as_deref());
             let text = render(&vars, Format::Bash).exit_with(ExitCode::USAGE)?;
-            super::print_data(&text)?;
+            print_data(&text)?;
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -151,7 +155,7 @@ fn random_hex(name: &str, value: &str, seed: u64) -> String {
     hasher.update(seed.to_le_bytes());
     hasher.update(name.as_bytes());
     hasher.update(value.as_bytes());
-    crate::fsutil::hex(&hasher.finalize())[..32].to_owned()
+    base16ct::lower::encode_string(&hasher.finalize())[..32].to_owned()
 }
 
 fn append(path: &Path, text: &str) -> Result<()> {
@@ -175,7 +179,7 @@ fn emit_dotenv(path: &Path, vars: &[(String, String)]) -> Result<Vec<String>> {
         }
         text.push_str(&format!("{name}={value}\n"));
     }
-    crate::fsutil::atomic_write(path, text.as_bytes())?;
+    atomic_write(path, text.as_bytes())?;
     Ok(skipped)
 }
 

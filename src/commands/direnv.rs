@@ -2,25 +2,22 @@
 //! `crate-env direnv export` (hidden): what that function runs when an input
 //! may have changed. See docs/activation.md.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::SystemTime;
 
 use anyhow::{Context as _, Result};
 
-use super::activation::{activate, stale_warning, watched_inputs, Mode};
-use super::Context;
-use crate::activate::activation_vars;
-use crate::cli::{DirenvArgs, DirenvCommand, DirenvExportArgs};
-use crate::direnv::{
-    function_text, lib_dir, render_state, render_watches_only, State, STAMPS_DIR, STAMP_MARGIN,
-    STATE_FILE,
+use crate::cli::args::{DirenvArgs, DirenvCommand, DirenvExportArgs};
+use crate::cli::context::{print_data, Context};
+use crate::cli::errors::{error_with_hint, ExitCode};
+use crate::environment::activation::{activate, stale_warning, Mode};
+use crate::environment::proxies::STALE_VAR;
+use crate::environment::vars::activation_vars;
+use crate::project::fsutil::{atomic_write, set_mtime, StateLock};
+use crate::shell::direnv::{
+    function_text, lib_dir, render_state, render_watches_only, State, STAMP_MARGIN,
 };
-use crate::errors::{error_with_hint, ExitCode};
-use crate::fsutil::{atomic_write, StateLock};
-use crate::proxy::{OFFLINE_VAR, STALE_VAR};
-use crate::staleness::set_mtime;
 
 /// The file `--install` writes in direnv's lib dir.
 const LIB_FILE: &str = "crate-env.sh";
@@ -30,7 +27,7 @@ pub fn run(ctx: &Context<'_>, args: &DirenvArgs) -> Result<ExitCode> {
         Some(DirenvCommand::Export(export_args)) => export(ctx, export_args),
         None if args.install => install(ctx),
         None => {
-            print_stdout(&function_text(&current_exe()?))?;
+            print_data(&function_text(&current_exe()?))?;
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -67,7 +64,7 @@ fn export(ctx: &Context<'_>, args: &DirenvExportArgs) -> Result<ExitCode> {
     let project = ctx.project()?;
     // Taken before anything is read, so an edit from now on is newer.
     let read_at = SystemTime::now() - STAMP_MARGIN;
-    let files = watched_inputs(&project);
+    let files = project.watched_files();
     let mut mtimes: Vec<Option<SystemTime>> = files.iter().map(|f| modified(f)).collect();
     let watches_in = std::env::var("DIRENV_WATCHES").unwrap_or_default();
     let watch = || match &args.direnv {
@@ -75,17 +72,11 @@ fn export(ctx: &Context<'_>, args: &DirenvExportArgs) -> Result<ExitCode> {
         None => watches_in.clone(),
     };
     let mut watches_out = watch();
-    let offline = std::env::var_os(OFFLINE_VAR).is_some_and(|v| v == "1");
-    let mode = if offline {
-        Mode::Offline
-    } else {
-        Mode::Materialise
-    };
-    let activation = match activate(ctx, &project, mode) {
+    let activation = match activate(ctx, &project, Mode::from_env()) {
         Ok(activation) => activation,
         Err(err) => {
             // No environment at all: still watch the inputs, so the fix reloads.
-            print_stdout(&render_watches_only(&watches_out))?;
+            print_data(&render_watches_only(&watches_out))?;
             return Err(err);
         }
     };
@@ -102,7 +93,7 @@ fn export(ctx: &Context<'_>, args: &DirenvExportArgs) -> Result<ExitCode> {
     if warning.is_some() {
         vars.push((STALE_VAR.to_owned(), "1".to_owned()));
     }
-    let stamps = stamp_paths(&project.state_dir(), files.len());
+    let stamps = project.direnv_stamps(files.len());
     let text = render_state(&State {
         files: &files,
         stamps: &stamps,
@@ -112,15 +103,15 @@ fn export(ctx: &Context<'_>, args: &DirenvExportArgs) -> Result<ExitCode> {
         vars: &vars,
         warning: warning.as_deref(),
     })?;
+    let path = project.direnv_state();
     // Only if nobody is materialising right now: the state is a shortcut, and
     // without it the next load just compares contents again.
     if let Some(_state) = StateLock::try_acquire(&project.state_dir()) {
         write_stamps(&stamps, &mtimes)?;
-        let path = project.root.join(STATE_FILE);
         atomic_write(&path, text.as_bytes())?;
         set_mtime(&path, read_at)?;
     }
-    print_stdout(&format!("{text}__crate_env_apply\n"))?;
+    print_data(&format!("{text}__crate_env_apply\n"))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -128,17 +119,11 @@ fn modified(path: &Path) -> Option<SystemTime> {
     std::fs::metadata(path).ok()?.modified().ok()
 }
 
-/// `.crate-env/direnv-stamps/N`: the mtime input N had when it was read.
-fn stamp_paths(state_dir: &Path, count: usize) -> Vec<PathBuf> {
-    let dir = state_dir.join(STAMPS_DIR);
-    (0..count).map(|i| dir.join(i.to_string())).collect()
-}
-
-/// A missing input gets no stamp: `use_crate_env` then never takes the
-/// shortcut for it (and it checks that every input exists anyway).
+/// Each stamp gets the mtime its input had when it was read; a missing input
+/// gets none, so `use_crate_env` never takes the shortcut for it.
 fn write_stamps(stamps: &[PathBuf], mtimes: &[Option<SystemTime>]) -> Result<()> {
     if let Some(dir) = stamps.first().and_then(|s| s.parent()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        fs_err::create_dir_all(dir)?;
     }
     for (stamp, mtime) in stamps.iter().zip(mtimes) {
         let _ = std::fs::remove_file(stamp);
@@ -170,12 +155,4 @@ fn record_watches(ctx: &Context<'_>, direnv: &Path, files: &[PathBuf]) -> Option
         ));
     }
     parsed
-}
-
-fn print_stdout(text: &str) -> Result<()> {
-    let mut stdout = std::io::stdout().lock();
-    stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-        .context("cannot write to stdout")
 }

@@ -14,26 +14,27 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
 
-use super::exec::{caller_path, exec_in};
-use super::materialise::ensure_or_last_good;
-use super::Context;
-use crate::activate::activation_vars;
-use crate::cli::{EnterArgs, PrintArgs};
-use crate::errors::ExitCode;
+use crate::cli::args::{EnterArgs, PrintArgs};
+use crate::cli::context::{print_data, Context};
+use crate::cli::errors::ExitCode;
+use crate::environment::vars::{activation_vars, caller_path, exec_in};
+use crate::project::env_cache::CachedEnv;
+use crate::project::Project;
+use crate::report::environment_or_last_good;
 use crate::shell::{quote_posix, render};
 
 pub fn print(ctx: &Context<'_>, args: &PrintArgs) -> Result<ExitCode> {
     let project = ctx.project()?;
-    let env = ensure_or_last_good(ctx, &project)?;
+    let env = environment_or_last_good(ctx, &project)?;
     let vars = activation_vars(&env, &project.root, caller_path().as_deref());
     let text = render(&vars, args.format)?;
-    super::print_data(&text)?;
+    print_data(&text)?;
     Ok(ExitCode::SUCCESS)
 }
 
 pub fn enter(ctx: &Context<'_>, args: &EnterArgs) -> Result<ExitCode> {
     let project = ctx.project()?;
-    let env = ensure_or_last_good(ctx, &project)?;
+    let env = environment_or_last_good(ctx, &project)?;
     let vars = activation_vars(&env, &project.root, caller_path().as_deref());
     let hook = env.env.shell_hook.as_str();
     let bash = find_bash(&vars);
@@ -42,7 +43,7 @@ pub fn enter(ctx: &Context<'_>, args: &EnterArgs) -> Result<ExitCode> {
     } else {
         let shell = user_shell();
         if is_bash(&shell) {
-            interactive_bash(Path::new(&shell), env_path(&env, &project.root), hook)?
+            interactive_bash(Path::new(&shell), env_path(&env, &project), hook)?
         } else {
             with_hook(&bash, hook, vec![shell])
         }
@@ -69,13 +70,13 @@ fn with_hook(bash: &Path, hook: &str, argv: Vec<OsString>) -> Vec<OsString> {
 
 /// The environment's own PATH entries (without the caller's), behind the
 /// proxies in `.crate-env/bin`.
-fn env_path(env: &crate::envcache::CachedEnv, root: &Path) -> Option<String> {
+fn env_path(env: &CachedEnv, project: &Project) -> Option<String> {
     env.env
         .vars
         .get("PATH")
         .and_then(|v| v.as_str())
         .filter(|p| !p.is_empty())
-        .map(|p| format!("{}:{p}", crate::activate::proxy_dir(root).display()))
+        .map(|p| format!("{}:{p}", project.proxy_dir().display()))
 }
 
 /// `bash --rcfile RC -i`; RC deletes itself, sources ~/.bashrc, puts the

@@ -4,12 +4,12 @@ use std::path::Path;
 
 use anyhow::{Context as _, Result};
 
-use super::Context;
-use crate::errors::{ExitCode, HintExt};
-use crate::fsutil::{atomic_create, atomic_write, FsError};
+use crate::cli::context::Context;
+use crate::cli::errors::{ExitCode, HintExt};
+use crate::project::fsutil::{atomic_create, atomic_write, FsError};
+use crate::project::template::{render, Seed};
+use crate::project::toolchain_file::{ToolchainFile, TOOLCHAIN_FILE};
 use crate::project::{config_path, gitignore_with_state_dir};
-use crate::template::{render, Seed};
-use crate::toolchain_file::{ToolchainFile, TOOLCHAIN_FILE};
 
 const ENVRC_LINE: &str = "use crate_env";
 

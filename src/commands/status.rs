@@ -6,14 +6,16 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result};
 use serde::Serialize;
 
-use super::Context;
-use crate::cli::StatusArgs;
-use crate::envcache::{cache_key, CachedEnv, KeyInputs};
-use crate::errors::ExitCode;
-use crate::lock::{config_stamp, InputName, Lock, LockedInput, Toolchains};
-use crate::nixlib;
+use crate::cli::args::StatusArgs;
+use crate::cli::context::{print_data, Context};
+use crate::cli::errors::ExitCode;
+use crate::cli::settings::{Setting, Settings, Source};
+use crate::environment::current_key;
+use crate::project::env_cache::CachedEnv;
+use crate::project::lockfile::{
+    config_stamp, pin_details, toolchain_summary, InputName, LockedInput, Lockfile, Toolchains,
+};
 use crate::project::{Project, GC_ROOTS};
-use crate::settings::{Setting, Settings};
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -86,7 +88,7 @@ pub fn run(ctx: &Context<'_>, args: &StatusArgs) -> Result<ExitCode> {
     if args.json {
         let mut text = serde_json::to_string_pretty(&status).context("cannot serialise status")?;
         text.push('\n');
-        print!("{text}");
+        print_data(&text)?;
     } else {
         print_human(ctx, &status);
     }
@@ -118,7 +120,7 @@ fn lock_status(project: &Project) -> LockStatus {
         inputs: vec![],
         toolchains: None,
     };
-    match Lock::read(&path) {
+    match Lockfile::read(&path) {
         Ok(Some((lock, _))) => {
             status.fresh = config_stamp(&project.root, &project.config_files())
                 .ok()
@@ -151,7 +153,10 @@ fn cache_status(ctx: &Context<'_>, project: &Project) -> CacheStatus {
     };
     match CachedEnv::read(&path) {
         Ok(Some(cached)) => {
-            status.fresh = current_key(ctx, project).is_some_and(|key| cached.is_fresh(&key));
+            status.fresh = current_key(project, &ctx.settings.system.value)
+                .ok()
+                .flatten()
+                .is_some_and(|key| cached.is_fresh(&key));
             status.materialised = Some(cached.materialised);
             status.stable = Some(cached.env.stable);
             status.nightly = cached.env.nightly;
@@ -160,21 +165,6 @@ fn cache_status(ctx: &Context<'_>, project: &Project) -> CacheStatus {
         Err(err) => status.error = Some(err.to_string()),
     }
     status
-}
-
-fn current_key(ctx: &Context<'_>, project: &Project) -> Option<String> {
-    let lock_bytes = std::fs::read(project.lock_file()).ok()?;
-    let config_files: Vec<(PathBuf, Vec<u8>)> = project
-        .config_files()
-        .into_iter()
-        .map(|p| std::fs::read(&p).ok().map(|bytes| (p, bytes)))
-        .collect::<Option<_>>()?;
-    Some(cache_key(&KeyInputs {
-        lib_hash: &nixlib::lib_hash(),
-        system: &ctx.settings.system.value,
-        lock_bytes: &lock_bytes,
-        config_files: &config_files,
-    }))
 }
 
 fn root_status(project: &Project, name: &'static str) -> RootStatus {
@@ -200,7 +190,7 @@ fn print_human(ctx: &Context<'_>, status: &Status<'_>) {
     }
     ui.info("settings:");
     let s = status.settings;
-    let line = |name: &str, value: String, source: &crate::settings::Source| {
+    let line = |name: &str, value: String, source: &Source| {
         ui.info(format!("  {name:<20} {value}  ({source})"));
     };
     line(
@@ -259,21 +249,14 @@ fn print_project(ctx: &Context<'_>, project: &ProjectStatus) {
         (None, true, _) => ui.info("lock: up to date"),
     }
     for input in &lock.inputs {
-        let pin = match &input.input.rev {
-            Some(_) => format!(
-                "{}, {}",
-                super::lock::pin_summary(&input.input),
-                input.input.nar_hash
-            ),
-            None => input.input.nar_hash.clone(),
-        };
+        let pin = pin_details(&input.input, true);
         ui.info(format!("  {:<13} {} ({pin})", input.name, input.input.spec));
     }
     if let Some(toolchains) = &lock.toolchains {
         ui.info(format!(
             "  {:<13} {}",
             "toolchains",
-            super::lock::toolchain_summary(toolchains)
+            toolchain_summary(toolchains)
         ));
     }
     let cache = &project.cache;

@@ -1,72 +1,38 @@
 //! `crate-env update [INPUT]`: move inputs to the newest revision of their
 //! ref, re-resolve the toolchains, and report what changed.
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 
-use super::Context;
-use crate::cli::{UpdateArgs, UpdateInput};
-use crate::errors::{error_with_hint, ExitCode};
-use crate::lock::{InputName, Lock, LockedInput};
+use crate::cli::args::{UpdateArgs, UpdateInput};
+use crate::cli::context::Context;
+use crate::cli::errors::ExitCode;
+use crate::locking::{self, Locked};
+use crate::project::lockfile::{pin_summary, InputName, Lockfile};
 use crate::project::Project;
+use crate::report::report_written;
 
 pub fn run(ctx: &Context<'_>, args: &UpdateArgs) -> Result<ExitCode> {
     let project = ctx.project()?;
-    let _state = ctx.lock_state(&project)?;
-    let old = read_lock(&project)?;
     let names = match args.input {
         None => InputName::ALL.to_vec(),
         Some(UpdateInput::Nixpkgs) => vec![InputName::Nixpkgs],
         Some(UpdateInput::RustOverlay) => vec![InputName::RustOverlay],
     };
-    let spinner = ctx.ui.spinner("updating");
-    let nix = ctx.nix(&spinner)?;
-    let resolver = super::lock::resolver(ctx, &nix);
-    let mut inputs = old.inputs.clone();
-    for name in names {
-        let spec = &old.inputs.get(name).spec;
-        // Resolving the spec again asks its ref for the newest revision; a
-        // spec that names a revision stays where it is.
-        let moved = resolver
-            .resolve(spec)
-            .with_context(|| format!("cannot update input {} from `{spec}`", name.as_str()))?;
-        match name {
-            InputName::Nixpkgs => inputs.nixpkgs = moved,
-            InputName::RustOverlay => inputs.rust_overlay = moved,
-        }
-    }
-    let (new, reasons) = super::lock::resolve_lock_explained(ctx, &project, &nix, inputs)
-        .context("cannot resolve the toolchains against the updated inputs")?;
-    drop(nix);
-    spinner.finish();
-    let changed = super::lock::write_lock(&project, &new, Some(&old))?;
-    report(ctx, &project, &old, &new, &reasons, changed);
+    let (old, new) = locking::update(ctx, &project, &names)?;
+    report(ctx, &project, &old, &new);
     Ok(ExitCode::SUCCESS)
 }
 
-fn read_lock(project: &Project) -> Result<Lock> {
-    let read = Lock::read(&project.lock_file())?;
-    read.map(|(lock, _)| lock).ok_or_else(|| {
-        error_with_hint(
-            "crate-env.lock does not exist, so there is nothing to update",
-            "run `crate-env lock --nixpkgs SPEC --rust-overlay SPEC` first",
-        )
-    })
-}
-
-fn report(
-    ctx: &Context<'_>,
-    project: &Project,
-    old: &Lock,
-    new: &Lock,
-    reasons: &[String],
-    changed: bool,
-) {
+fn report(ctx: &Context<'_>, project: &Project, old: &Lockfile, new: &Locked) {
     for name in InputName::ALL {
-        let line = change(&pin(old.inputs.get(name)), &pin(new.inputs.get(name)));
+        let line = change(
+            &pin_summary(old.inputs.get(name)),
+            &pin_summary(new.lock.inputs.get(name)),
+        );
         ctx.ui.info(format!("{:<13} {line}", name.as_str()));
     }
     let toolchain = |value: &Option<String>| value.clone().unwrap_or_else(|| "none".into());
-    let (o, n) = (&old.toolchains, &new.toolchains);
+    let (o, n) = (&old.toolchains, &new.lock.toolchains);
     ctx.ui.info(format!(
         "{:<13} {}",
         "stable",
@@ -80,16 +46,11 @@ fn report(
         ));
     }
     if o != n {
-        for reason in reasons {
+        for reason in &new.reasons {
             ctx.ui.info(format!("  {reason}"));
         }
     }
-    super::lock::report_written(ctx, project, changed);
-}
-
-/// `rev 0123456789ab`, or the narHash of a tarball without a revision.
-fn pin(input: &LockedInput) -> String {
-    super::lock::pin_summary(input)
+    report_written(ctx, project, new.changed);
 }
 
 /// `old → new`, or `old (unchanged)`.

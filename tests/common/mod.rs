@@ -50,6 +50,37 @@ pub fn channels() -> &'static Channels {
     })
 }
 
+/// The stable the stand-in overlay's master pins (a real rustup stable).
+pub fn stable() -> &'static str {
+    channels().get("stable")
+}
+
+/// `rust.channel = "<stable>";`, a crate-env.nix body pinning [`stable`].
+pub fn channel_line() -> String {
+    format!("rust.channel = \"{}\";", stable())
+}
+
+/// A Nix string literal for any text: `\\`, `"` and `${` escaped, and the
+/// control characters Nix strings spell with a backslash.
+pub fn nix_string(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '$' if chars.peek() == Some(&'{') => out.push_str("\\$"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 /// The caller's PATH without rustup's proxies, so a rustup toolchain can never
 /// answer for `rustc`/`cargo`. (Debian's /usr/bin/rustc stays: it is 1.96, so a
 /// test that sees the pinned release proves the environment won.)

@@ -1,0 +1,64 @@
+//! The compatibility checks of `crate-env doctor` and `crate-env ci`: what
+//! each found ([`Check`]), the probes that gather facts (running tools,
+//! reading Cargo files), the decisions (pure functions from facts to a
+//! check, unit-tested), and the collection of all of them for a project.
+//! Nothing here prints.
+
+pub mod cargo;
+pub mod doctor;
+pub mod probes;
+pub mod rules;
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Ok,
+    Problem,
+    /// Not applicable here (no Cargo.lock, no wasm-bindgen, …).
+    Skipped,
+}
+
+/// The outcome of one check: what was found and, for a problem, what to change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Check {
+    pub name: &'static str,
+    pub status: Status,
+    pub message: String,
+    pub fix: Option<String>,
+}
+
+impl Check {
+    pub fn ok(name: &'static str, message: impl Into<String>) -> Check {
+        Check {
+            name,
+            status: Status::Ok,
+            message: message.into(),
+            fix: None,
+        }
+    }
+    pub fn skipped(name: &'static str, message: impl Into<String>) -> Check {
+        Check {
+            name,
+            status: Status::Skipped,
+            message: message.into(),
+            fix: None,
+        }
+    }
+    pub fn problem(
+        name: &'static str,
+        message: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Check {
+        Check {
+            name,
+            status: Status::Problem,
+            message: message.into(),
+            fix: Some(fix.into()),
+        }
+    }
+    pub fn is_problem(&self) -> bool {
+        self.status == Status::Problem
+    }
+}

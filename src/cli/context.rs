@@ -1,0 +1,108 @@
+//! What every command (and every pipeline it calls) gets: the resolved
+//! settings and the output channel, plus the three things they open through
+//! them: the project, Nix (its progress on a spinner) and the state lock.
+
+use anyhow::{Context as _, Result};
+
+use crate::cli::errors::{error_with_hint, HintExt};
+use crate::cli::settings::{Settings, Verbosity};
+use crate::cli::ui::{Spinner, Ui};
+use crate::nix::{Event, Nix};
+use crate::project::fsutil::{atomic_write, StateLock};
+use crate::project::lockfile::{freshness, Freshness, Lockfile, MISSING_LOCK, STALE_LOCK};
+use crate::project::Project;
+
+pub struct Context<'a> {
+    pub settings: &'a Settings,
+    pub ui: &'a Ui,
+}
+
+impl<'a> Context<'a> {
+    /// The project, or an error telling how to create one.
+    pub fn project(&self) -> Result<Project> {
+        match &self.settings.project_root {
+            Some(root) => Ok(Project::new(root.value.clone())),
+            None => Err(error_with_hint(
+                format!(
+                    "no crate-env.nix in {} or any parent directory",
+                    self.settings.start_dir.value.display()
+                ),
+                "run `crate-env init` to create one",
+            )),
+        }
+    }
+
+    /// Finds Nix; its commands and progress are reported on `spinner`.
+    pub fn nix<'s>(&'s self, spinner: &'s Spinner) -> Result<Nix<'s>> {
+        let nix = Nix::find(self.settings.nix_bin_dir.value.as_deref()).hint(
+            "install Nix (https://nixos.org/download), or point CRATE_ENV_NIX_BIN_DIR at its bin directory",
+        )?;
+        let verbosity = self.ui.verbosity();
+        Ok(nix.observe(move |event| report(verbosity, spinner, event)))
+    }
+
+    /// The project's lock, which must exist and be fresh; the hints say how
+    /// to get there.
+    pub fn fresh_lock(
+        &self,
+        project: &Project,
+        missing_hint: &str,
+        stale_hint: &str,
+    ) -> Result<Lockfile> {
+        match freshness(project)? {
+            Freshness::Fresh { lock, .. } => Ok(lock),
+            Freshness::Missing => Err(error_with_hint(MISSING_LOCK, missing_hint)),
+            Freshness::Stale { .. } => Err(error_with_hint(STALE_LOCK, stale_hint)),
+        }
+    }
+
+    /// Takes the state lock (`.crate-env/lock`), telling the user if they
+    /// have to wait.
+    pub fn state_lock(&self, project: &Project) -> Result<StateLock> {
+        let state_dir = project.state_dir();
+        let lock = StateLock::acquire(&state_dir, || {
+            self.ui
+                .info("waiting for another crate-env to finish (.crate-env/lock)…")
+        })?;
+        write_state_gitignore(&state_dir);
+        Ok(lock)
+    }
+}
+
+/// Writes data a caller parses (shell code, JSON) to stdout: the only place
+/// crate-env prints to stdout.
+pub fn print_data(text: &str) -> Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+        .context("cannot write to stdout")
+}
+
+/// `.crate-env/` ignores itself, so it stays out of git even without the
+/// entry `init` adds to the project's `.gitignore`.
+fn write_state_gitignore(state_dir: &std::path::Path) {
+    let path = state_dir.join(".gitignore");
+    if !path.exists() {
+        // Best effort: failing to write it must not stop the real work.
+        let _ = atomic_write(&path, b"*\n");
+    }
+}
+
+fn report(verbosity: Verbosity, spinner: &Spinner, event: Event<'_>) {
+    match event {
+        Event::Command(line) if verbosity >= Verbosity::Verbose => {
+            spinner.println(format!("+ {line}"))
+        }
+        Event::Building(name) => {
+            spinner.set_message(format!("building {name}"));
+            if verbosity >= Verbosity::Verbose {
+                spinner.println(format!("building {name}"));
+            }
+        }
+        Event::Fetching(what) => spinner.set_message(format!("fetching {what}")),
+        Event::Output(line) if verbosity >= Verbosity::Trace => spinner.println(line),
+        _ => {}
+    }
+}

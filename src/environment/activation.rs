@@ -1,0 +1,158 @@
+//! The environment as direnv and the proxies need it: served from the cache
+//! when the inputs' contents are unchanged, materialised (with progress on
+//! stderr) when they changed, and when that fails the last good environment
+//! with the error, remembered so the same broken inputs are not evaluated
+//! again until they change. See docs/activation.md.
+
+use std::time::SystemTime;
+
+use anyhow::{Context as _, Result};
+
+use crate::cli::context::Context;
+use crate::cli::errors::render_summary;
+use crate::environment::proxies::{OFFLINE_VAR, STALE_VAR};
+use crate::environment::{current_key, ensure, RelockPolicy};
+use crate::project::env_cache::CachedEnv;
+use crate::project::fsutil::StateLock;
+use crate::project::state::{FailedRecord, FreshStamp};
+use crate::project::Project;
+use crate::shell::direnv::STAMP_MARGIN;
+
+pub struct Activation {
+    pub env: CachedEnv,
+    /// Why this is the last good environment rather than one for the current
+    /// inputs (the error, Nix's text included); `None` when fresh.
+    pub stale: Option<String>,
+}
+
+/// How [`activate`] may get a fresh environment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Materialise when the inputs changed.
+    Materialise,
+    /// Never start Nix: a stale cache is used with a warning (`CRATE_ENV_OFFLINE=1`).
+    Offline,
+}
+
+impl Mode {
+    /// `CRATE_ENV_OFFLINE=1` keeps Nix from running.
+    pub fn from_env() -> Mode {
+        if std::env::var_os(OFFLINE_VAR).is_some_and(|v| v == "1") {
+            Mode::Offline
+        } else {
+            Mode::Materialise
+        }
+    }
+}
+
+/// See the module docs. `Err` only when there is no environment at all.
+pub fn activate(ctx: &Context<'_>, project: &Project, mode: Mode) -> Result<Activation> {
+    if let Some(env) = stamped_fresh(project) {
+        return Ok(Activation { env, stale: None });
+    }
+    let read_at = SystemTime::now() - STAMP_MARGIN;
+    let key = current_key(project, &ctx.settings.system.value)?;
+    // An unreadable cache is a miss, as in `materialise`.
+    let cached = CachedEnv::read(&project.env_cache()).ok().flatten();
+    if let (Some(env), Some(key)) = (&cached, &key) {
+        if env.is_fresh(key) {
+            stamp_fresh(project, key, read_at);
+            return Ok(Activation {
+                env: env.clone(),
+                stale: None,
+            });
+        }
+    }
+    let failed = FailedRecord::read(&project.state_dir()).filter(|r| Some(&r.key) == key.as_ref());
+    if let Some(failed) = failed {
+        let error = format!(
+            "{}\n(not evaluated again until the inputs change; `crate-env materialise` retries)",
+            failed.error
+        );
+        return last_good(cached, error);
+    }
+    if mode == Mode::Offline {
+        let why = format!(
+            "the inputs changed since the environment was materialised, and {}=1 keeps Nix from running",
+            OFFLINE_VAR
+        );
+        return last_good(cached, why);
+    }
+    materialise(ctx, project, key, cached)
+}
+
+/// Materialises; on failure remembers `key` as failed and falls back to `cached`.
+fn materialise(
+    ctx: &Context<'_>,
+    project: &Project,
+    key: Option<String>,
+    cached: Option<CachedEnv>,
+) -> Result<Activation> {
+    let state_dir = project.state_dir();
+    ctx.ui.info(format!(
+        "crate-env: materialising the environment of {}…",
+        project.root.display()
+    ));
+    let err = match ensure(ctx, project, RelockPolicy::Relock) {
+        Ok(outcome) => {
+            if FailedRecord::path(&state_dir).exists() {
+                let _state = ctx.state_lock(project)?;
+                FailedRecord::clear(&state_dir)?;
+            }
+            return Ok(Activation {
+                env: outcome.env,
+                stale: None,
+            });
+        }
+        Err(err) => err,
+    };
+    let error = render_summary(&err, true);
+    // Remembered only when there is a last good environment to serve instead:
+    // without one nothing works anyway, and the failure may be transient (a
+    // fetch, a busy store), so the next prompt or proxy call tries again.
+    if let (Some(key), Some(_)) = (key, &cached) {
+        let _state = ctx.state_lock(project)?;
+        let record = FailedRecord {
+            key,
+            error: error.clone(),
+        };
+        record.write(&state_dir)?;
+    }
+    match cached {
+        Some(_) => last_good(cached, error),
+        None => Err(err),
+    }
+}
+
+/// Best effort (never waits for the lock): the next call then skips hashing.
+fn stamp_fresh(project: &Project, key: &str, read_at: SystemTime) {
+    let state_dir = project.state_dir();
+    if let (Some(_state), Some(stamp)) = (StateLock::try_acquire(&state_dir), FreshStamp::new(key))
+    {
+        let _ = stamp.write(&state_dir, read_at);
+    }
+}
+
+/// The cached environment, if `.crate-env/fresh` vouches for it (no input
+/// changed since its key was last compared by content).
+pub fn stamped_fresh(project: &Project) -> Option<CachedEnv> {
+    let key = FreshStamp::check(&project.state_dir(), &project.watched_files())?;
+    let cached = CachedEnv::read(&project.env_cache()).ok()??;
+    cached.is_fresh(&key).then_some(cached)
+}
+
+fn last_good(cached: Option<CachedEnv>, why: String) -> Result<Activation> {
+    let env = cached.with_context(|| format!("no environment was ever materialised\n{why}"))?;
+    Ok(Activation {
+        env,
+        stale: Some(why),
+    })
+}
+
+/// The warning shown with a stale environment.
+pub fn stale_warning(why: &str) -> String {
+    format!(
+        "crate-env: cannot materialise the environment; the last good one stays active ({}=1)\n{why}",
+        STALE_VAR
+    )
+}

@@ -1,0 +1,290 @@
+//! `rust-toolchain.toml` (rustup's format): reading it (so `init` can start
+//! from the pins a project already has), what it must say for the lock and
+//! crate-env.nix, how it differs, and rewriting it (keeping the user's
+//! comments and other keys, through `toml_edit`).
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::nix::request::Request;
+use crate::versions::parse_date;
+
+pub const TOOLCHAIN_FILE: &str = "rust-toolchain.toml";
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct ToolchainFile {
+    #[serde(default)]
+    pub toolchain: ToolchainSection,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct ToolchainSection {
+    pub channel: Option<String>,
+    #[serde(default)]
+    pub components: Vec<String>,
+    #[serde(default)]
+    pub targets: Vec<String>,
+    pub profile: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ToolchainFileError {
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    #[error("{path}: {message}")]
+    Parse {
+        path: std::path::PathBuf,
+        message: String,
+    },
+}
+
+impl ToolchainFile {
+    pub fn parse(text: &str, path: &Path) -> Result<ToolchainFile, ToolchainFileError> {
+        toml::from_str(text).map_err(|e| ToolchainFileError::Parse {
+            path: path.to_owned(),
+            message: e.to_string().trim_end().to_owned(),
+        })
+    }
+
+    /// Reads `rust-toolchain.toml` in `dir`; `Ok(None)` if there is none.
+    pub fn read_in(dir: &Path) -> Result<Option<ToolchainFile>, ToolchainFileError> {
+        let path = dir.join(TOOLCHAIN_FILE);
+        match fs_err::read_to_string(&path) {
+            Ok(text) => ToolchainFile::parse(&text, &path).map(Some),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The nightly date of a `nightly-YYYY-MM-DD` channel.
+    pub fn nightly_date(&self) -> Option<&str> {
+        let date = self
+            .toolchain
+            .channel
+            .as_deref()?
+            .strip_prefix("nightly-")?;
+        parse_date(date).is_some().then_some(date)
+    }
+
+    /// How the file differs from what it must say; empty when it agrees.
+    pub fn differences(&self, expected: &ExpectedToolchain) -> Vec<String> {
+        let section = &self.toolchain;
+        let mut differences = Vec::new();
+        let channel = self.channel();
+        let nightly_channel = expected.nightly.as_ref().map(|d| format!("nightly-{d}"));
+        if channel != expected.stable && Some(channel) != nightly_channel.as_deref() {
+            differences.push(format!(
+                "channel is {channel}, the lock pins {}",
+                expected.stable
+            ));
+        }
+        let have = component_keys(&section.components);
+        let want = component_keys(&expected.components);
+        if have != want {
+            differences.push(format!(
+                "components are [{}], crate-env.nix asks for [{}]",
+                list(&have),
+                list(&want)
+            ));
+        }
+        let have: BTreeSet<String> = section.targets.iter().cloned().collect();
+        let want: BTreeSet<String> = expected.targets.iter().cloned().collect();
+        if have != want {
+            differences.push(format!(
+                "targets are [{}], crate-env.nix asks for [{}]",
+                list(&have),
+                list(&want)
+            ));
+        }
+        differences
+    }
+
+    /// The channel, or `(none)`.
+    pub fn channel(&self) -> &str {
+        self.toolchain.channel.as_deref().unwrap_or("(none)")
+    }
+}
+
+/// What rust-toolchain.toml must say for the lock and crate-env.nix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpectedToolchain {
+    pub stable: String,
+    pub nightly: Option<String>,
+    pub profile: String,
+    pub components: Vec<String>,
+    pub targets: Vec<String>,
+}
+
+impl ExpectedToolchain {
+    /// The locked toolchains with what `request` asks for: its profile,
+    /// components (`llvm-tools-preview` too with `coverage = true`) and targets.
+    pub fn new(stable: String, nightly: Option<String>, request: &Request) -> ExpectedToolchain {
+        let mut components = request.rust.components.clone();
+        if request.coverage && !components.iter().any(|c| c.starts_with("llvm-tools")) {
+            components.push("llvm-tools-preview".to_owned());
+        }
+        ExpectedToolchain {
+            stable,
+            nightly,
+            profile: request
+                .rust
+                .profile
+                .clone()
+                .unwrap_or_else(|| "default".into()),
+            components,
+            targets: request.rust.targets.clone(),
+        }
+    }
+}
+
+/// The header of a file `crate-env toolchain-file` creates.
+const HEADER: &str = "\
+# Generated by `crate-env toolchain-file` from crate-env.lock, for rustup users and
+# editors. Edit crate-env.nix instead and run `crate-env toolchain-file` again.
+[toolchain]
+";
+
+/// The text `crate-env toolchain-file` writes: `existing` (the current
+/// file, if it parses) with its `[toolchain]` pins replaced, else a new file.
+pub fn render(expected: &ExpectedToolchain, existing: Option<&str>) -> String {
+    let mut doc = existing
+        .and_then(|text| text.parse::<toml_edit::DocumentMut>().ok())
+        .filter(|doc| doc.get("toolchain").is_none_or(|t| t.is_table()))
+        .unwrap_or_else(|| HEADER.parse().expect("the header is TOML"));
+    let table = doc
+        .entry("toolchain")
+        .or_insert(toml_edit::table())
+        .as_table_mut()
+        .expect("checked to be a table");
+    let strings = |items: &[String]| toml_edit::value(toml_edit::Array::from_iter(items));
+    table["channel"] = toml_edit::value(&expected.stable);
+    table["components"] = strings(&expected.components);
+    table["targets"] = strings(&expected.targets);
+    table["profile"] = toml_edit::value(&expected.profile);
+    doc.to_string()
+}
+
+/// rustup names some components with and some without `-preview`.
+fn component_keys(names: &[String]) -> BTreeSet<String> {
+    names
+        .iter()
+        .map(|name| name.strip_suffix("-preview").unwrap_or(name).to_owned())
+        .collect()
+}
+
+fn list(items: &BTreeSet<String>) -> String {
+    items.iter().cloned().collect::<Vec<_>>().join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_rustup_format() {
+        let text = r#"
+[toolchain]
+channel = "1.75.0"
+components = ["rustfmt", "clippy"]
+targets = ["wasm32-unknown-unknown"]
+profile = "minimal"
+"#;
+        let file = ToolchainFile::parse(text, Path::new("rust-toolchain.toml")).unwrap();
+        assert_eq!(file.toolchain.channel.as_deref(), Some("1.75.0"));
+        assert_eq!(file.toolchain.components, ["rustfmt", "clippy"]);
+        assert_eq!(file.toolchain.targets, ["wasm32-unknown-unknown"]);
+        assert_eq!(file.toolchain.profile.as_deref(), Some("minimal"));
+        assert_eq!(file.nightly_date(), None);
+    }
+
+    #[test]
+    fn minimal_and_nightly() {
+        let file = ToolchainFile::parse(
+            "[toolchain]\nchannel = \"nightly-2023-11-09\"\n",
+            Path::new("t"),
+        )
+        .unwrap();
+        assert_eq!(file.nightly_date(), Some("2023-11-09"));
+        let file = ToolchainFile::parse("", Path::new("t")).unwrap();
+        assert_eq!(file.toolchain.channel, None);
+    }
+
+    #[test]
+    fn errors_name_the_file_and_line() {
+        let err = ToolchainFile::parse(
+            "[toolchain]\nchannel = 1.75\n",
+            Path::new("/p/rust-toolchain.toml"),
+        )
+        .unwrap_err();
+        let message = err.to_string();
+        assert!(message.starts_with("/p/rust-toolchain.toml: "), "{message}");
+        assert!(message.contains("line 2"), "{message}");
+    }
+
+    fn expected() -> ExpectedToolchain {
+        ExpectedToolchain {
+            stable: "1.95.0".into(),
+            nightly: None,
+            profile: "default".into(),
+            components: vec!["rust-src".into(), "llvm-tools-preview".into()],
+            targets: vec!["wasm32-unknown-unknown".into()],
+        }
+    }
+
+    #[test]
+    fn a_new_file_has_the_header_and_the_pins() {
+        assert_eq!(
+            render(&expected(), None),
+            format!(
+                "{HEADER}channel = \"1.95.0\"\ncomponents = [\"rust-src\", \"llvm-tools-preview\"]\n\
+                 targets = [\"wasm32-unknown-unknown\"]\nprofile = \"default\"\n"
+            )
+        );
+    }
+
+    #[test]
+    fn a_rewrite_keeps_comments_and_other_keys_and_escapes_for_toml() {
+        let existing = "# ours\n[toolchain]\n# pinned for CI\nchannel = \"1.75.0\"\npath = \"x\"\n";
+        let mut want = expected();
+        want.components = vec!["a\"b\\c".into()];
+        let text = render(&want, Some(existing));
+        assert!(
+            text.starts_with(
+                "# ours\n[toolchain]\n# pinned for CI\nchannel = \"1.95.0\"\npath = \"x\"\n"
+            ),
+            "{text}"
+        );
+        let file = ToolchainFile::parse(&text, Path::new("t")).unwrap();
+        assert_eq!(file.toolchain.components, ["a\"b\\c"]);
+        assert!(file.differences(&want).is_empty(), "{text}");
+    }
+
+    #[test]
+    fn differences_name_channel_components_and_targets() {
+        let text = render(&expected(), None);
+        let other =
+            ToolchainFile::parse(&text.replace("1.95.0", "1.75.0"), Path::new("t")).unwrap();
+        assert_eq!(
+            other.differences(&expected()),
+            ["channel is 1.75.0, the lock pins 1.95.0"]
+        );
+        let fewer = ToolchainFile::parse(
+            "[toolchain]\nchannel = \"1.95.0\"\ncomponents = [\"rust-src\", \"llvm-tools\"]\n",
+            Path::new("t"),
+        )
+        .unwrap();
+        let differences = fewer.differences(&expected()).join("; ");
+        assert!(
+            differences.contains("targets") && !differences.contains("components"),
+            "{differences}"
+        );
+    }
+
+    #[test]
+    fn missing_file_is_none() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(ToolchainFile::read_in(dir.path()).unwrap(), None);
+    }
+}

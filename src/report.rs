@@ -1,0 +1,88 @@
+//! What several commands report the same way (so no command imports another): checks (`doctor`, `ci`), pins
+//! (`lock`), whether crate-env.lock was written (`lock`, `update`), and the
+//! environment with a fallback warning (`env`, `exec`).
+
+use anyhow::Result;
+
+use crate::checks::{Check, Status};
+use crate::cli::context::Context;
+use crate::cli::errors::{error_with_hint, render_summary};
+use crate::environment::ensure_or_last_good;
+use crate::project::env_cache::CachedEnv;
+use crate::project::lockfile::{pin_details, toolchain_summary, InputName, Lockfile};
+use crate::project::Project;
+
+/// The environment for `env` and `exec`: materialised if needed, else the
+/// last good one with a warning saying what failed.
+pub fn environment_or_last_good(ctx: &Context<'_>, project: &Project) -> Result<CachedEnv> {
+    let (env, failure) = ensure_or_last_good(ctx, project)?;
+    if let Some(err) = failure {
+        ctx.ui.warn(format!(
+            "{}\nusing the last good environment instead",
+            render_summary(&err, false)
+        ));
+    }
+    Ok(env)
+}
+
+/// Prints every check (`doctor`, `ci`); an error naming the problems if
+/// there are any.
+pub fn report_checks(ctx: &Context<'_>, checks: &[Check]) -> Result<()> {
+    for check in checks {
+        let line = format!("{:<20} {}", check.name, check.message);
+        match check.status {
+            Status::Ok => ctx.ui.ok(line),
+            Status::Skipped => ctx.ui.skipped(line),
+            Status::Problem => {
+                let fix = check.fix.as_deref().unwrap_or("");
+                ctx.ui.problem(format!("{line}\n{:<20} fix: {fix}", ""));
+            }
+        }
+    }
+    let problems: Vec<&str> = checks
+        .iter()
+        .filter(|c| c.is_problem())
+        .map(|c| c.name)
+        .collect();
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(error_with_hint(
+        format!(
+            "{} check(s) found drift: {}",
+            problems.len(),
+            problems.join(", ")
+        ),
+        "change what each `fix:` line above says, then run `crate-env doctor` again",
+    ))
+}
+
+/// One line per input (`nixpkgs       SPEC (rev 0123456789ab)`, with the
+/// narHash too when `with_nar_hash`), then the toolchains: the summary of
+/// `lock` and `lock --from-flake-lock`.
+pub fn report_pins(ctx: &Context<'_>, lock: &Lockfile, with_nar_hash: bool) {
+    for name in InputName::ALL {
+        let input = lock.inputs.get(name);
+        ctx.ui.info(format!(
+            "{:<13} {} ({})",
+            name.as_str(),
+            input.spec,
+            pin_details(input, with_nar_hash)
+        ));
+    }
+    ctx.ui.info(format!(
+        "{:<13} {}",
+        "toolchains",
+        toolchain_summary(&lock.toolchains)
+    ));
+}
+
+/// The last line of `lock` and `update`: whether crate-env.lock changed.
+pub fn report_written(ctx: &Context<'_>, project: &Project, changed: bool) {
+    let path = project.display(&project.lock_file());
+    if changed {
+        ctx.ui.info(format!("wrote {path}"));
+    } else {
+        ctx.ui.info(format!("{path} is up to date"));
+    }
+}
