@@ -13,6 +13,7 @@ use crate::project;
 pub const ENV_GITHUB_GIT_BASE: &str = "CRATE_ENV_GITHUB_GIT_BASE";
 pub const ENV_GITHUB_ARCHIVE_BASE: &str = "CRATE_ENV_GITHUB_ARCHIVE_BASE";
 pub const ENV_NIX_BIN_DIR: &str = "CRATE_ENV_NIX_BIN_DIR";
+pub const ENV_STATE_DIR: &str = "CRATE_ENV_STATE_DIR";
 pub const DEFAULT_GITHUB_BASE: &str = "https://github.com";
 
 /// Where a setting's value came from.
@@ -80,6 +81,9 @@ pub struct Settings {
     pub github_archive_base: Setting<String>,
     /// A directory holding `nix-build` & co, instead of a `PATH` search.
     pub nix_bin_dir: Setting<Option<PathBuf>>,
+    /// The user's crate-env state (never in a repository): the registry of
+    /// materialised projects, trust records. `None` without HOME or XDG_STATE_HOME.
+    pub state_home: Setting<Option<PathBuf>>,
 }
 
 /// Read access to the environment, so resolution is testable without
@@ -125,6 +129,7 @@ impl Settings {
             github_git_base: github_base(env, ENV_GITHUB_GIT_BASE)?,
             github_archive_base: github_base(env, ENV_GITHUB_ARCHIVE_BASE)?,
             nix_bin_dir: resolve_nix_bin_dir(env)?,
+            state_home: resolve_state_home(env),
         })
     }
 }
@@ -189,6 +194,24 @@ fn resolve_nix_bin_dir(env: &dyn Environment) -> Result<Setting<Option<PathBuf>>
         )),
         None => Ok(Setting::new(None, Source::Default)),
     }
+}
+
+/// `CRATE_ENV_STATE_DIR`, else `$XDG_STATE_HOME/crate-env`, else
+/// `$HOME/.local/state/crate-env` (the XDG base directory default). Empty
+/// values count as unset, as the XDG spec says.
+fn resolve_state_home(env: &dyn Environment) -> Setting<Option<PathBuf>> {
+    let set = |name: &str| env.var(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    if let Some(dir) = set(ENV_STATE_DIR) {
+        return Setting::new(Some(dir), Source::Env(ENV_STATE_DIR.into()));
+    }
+    if let Some(xdg) = set("XDG_STATE_HOME") {
+        return Setting::new(
+            Some(xdg.join("crate-env")),
+            Source::Env("XDG_STATE_HOME".into()),
+        );
+    }
+    let home = set("HOME").map(|h| h.join(".local/state/crate-env"));
+    Setting::new(home, Source::Default)
 }
 
 /// The Nix system double of this machine, e.g. `x86_64-linux`, `aarch64-darwin`.
@@ -289,6 +312,28 @@ mod tests {
         assert_eq!(s.color, Setting::new(false, Source::Env("NO_COLOR".into())));
         assert_eq!(s.verbosity.value, Verbosity::Trace);
         assert_eq!(s.nix_bin_dir.value, Some(PathBuf::from("/opt/nix/bin")));
+    }
+
+    #[test]
+    fn state_home_follows_xdg() {
+        let at = |vars: &[(&'static str, &'static str)]| {
+            resolve_state_home(&fake(vars, Path::new("/"))).value
+        };
+        let p = |s: &str| Some(PathBuf::from(s));
+        assert_eq!(at(&[("HOME", "/h")]), p("/h/.local/state/crate-env"));
+        assert_eq!(
+            at(&[("HOME", "/h"), ("XDG_STATE_HOME", "/x")]),
+            p("/x/crate-env")
+        );
+        assert_eq!(
+            at(&[("XDG_STATE_HOME", ""), ("HOME", "/h")]),
+            p("/h/.local/state/crate-env")
+        );
+        assert_eq!(
+            at(&[("CRATE_ENV_STATE_DIR", "/s"), ("XDG_STATE_HOME", "/x")]),
+            p("/s")
+        );
+        assert_eq!(at(&[]), None);
     }
 
     #[test]

@@ -227,6 +227,14 @@ fn print_human(ctx: &Context<'_>, status: &Status<'_>) {
         optional_path(&s.nix_bin_dir),
         &s.nix_bin_dir.source,
     );
+    let state_home = s.state_home.value.as_ref();
+    line(
+        "user state dir",
+        state_home.map_or("(none: HOME is not set)".into(), |p| {
+            p.display().to_string()
+        }),
+        &s.state_home.source,
+    );
 }
 
 fn optional_path(setting: &Setting<Option<PathBuf>>) -> String {
