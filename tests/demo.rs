@@ -4,8 +4,9 @@
 //! materialises, builds and tests through the proxies and reports coverage;
 //! run again, it reuses everything and starts no Nix process.
 
+mod common;
+
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -65,30 +66,6 @@ impl Drop for Demo {
     }
 }
 
-/// Shims in front of every `nix*` program that log their calls to `log`.
-fn nix_shims(dir: &Path, log: &Path) {
-    fs::create_dir_all(dir).unwrap();
-    for tool in [
-        "nix",
-        "nix-build",
-        "nix-instantiate",
-        "nix-store",
-        "nix-prefetch-url",
-    ] {
-        let Ok(real) = which::which(tool) else {
-            continue;
-        };
-        let shim = dir.join(tool);
-        let text = format!(
-            "#!/bin/sh\necho \"{tool} $*\" >> '{}'\nexec '{}' \"$@\"\n",
-            log.display(),
-            real.display()
-        );
-        fs::write(&shim, text).unwrap();
-        fs::set_permissions(&shim, fs::Permissions::from_mode(0o755)).unwrap();
-    }
-}
-
 #[test]
 fn the_demo_builds_tests_and_reports_coverage_and_a_rerun_starts_no_nix() {
     let demo = Demo::new();
@@ -111,13 +88,15 @@ fn the_demo_builds_tests_and_reports_coverage_and_a_rerun_starts_no_nix() {
     );
     assert!(text.contains("toolchains    stable"), "{text}");
 
-    let shims = demo.state.join("nix-shim");
-    let log = demo.state.join("nix-calls.log");
-    nix_shims(&shims, &log);
-    let (out, again) = demo.run(Some(&shims));
+    let path = std::env::var("PATH").unwrap_or_default();
+    let nix = common::NixCounter::in_dir(&demo.state, &path);
+    let (out, again) = demo.run(Some(&nix.dir));
     assert!(out.status.success(), "scripts/demo failed again:\n{again}");
     assert!(again.contains("environment is up to date"), "{again}");
     assert!(again.contains("TOTAL"), "{again}");
-    let calls = fs::read_to_string(&log).unwrap_or_default();
-    assert_eq!(calls, "", "the second run started Nix:\n{again}");
+    assert_eq!(
+        nix.calls(),
+        [] as [String; 0],
+        "the second run started Nix:\n{again}"
+    );
 }

@@ -248,9 +248,17 @@ pub struct NixCounter {
 
 impl NixCounter {
     pub fn install(project: &mut Project) -> NixCounter {
-        let dir = project.home.join("nix-shim");
+        let counter = NixCounter::in_dir(&project.home, &project.path);
+        project.prepend_path(&counter.dir);
+        counter
+    }
+
+    /// Shims in `base/nix-shim` for the `nix-*` found on `path`, logging to
+    /// `base/nix-calls.log`; the caller puts the directory first on PATH.
+    pub fn in_dir(base: &Path, path: &str) -> NixCounter {
+        let dir = base.join("nix-shim");
         fs::create_dir_all(&dir).unwrap();
-        let log = project.home.join("nix-calls.log");
+        let log = base.join("nix-calls.log");
         for tool in [
             "nix",
             "nix-build",
@@ -261,7 +269,7 @@ impl NixCounter {
             "nix-env",
             "nix-shell",
         ] {
-            let real = which_in(tool, &project.path);
+            let real = which_in(tool, path);
             let Some(real) = real else { continue };
             let shim = dir.join(tool);
             fs::write(
@@ -275,7 +283,6 @@ impl NixCounter {
             .unwrap();
             fs::set_permissions(&shim, fs::Permissions::from_mode(0o755)).unwrap();
         }
-        project.prepend_path(&dir);
         NixCounter { dir, log }
     }
 
