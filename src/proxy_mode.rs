@@ -34,7 +34,7 @@ pub fn run(name: &str, mut args: Vec<OsString>) -> Result<ExitCode> {
     // The common case needs neither settings nor output: `.crate-env/fresh`
     // vouches for the cache.
     let activation = match stamped_fresh(&project) {
-        Some(env) => Activation { env, stale: None },
+        Some(env) => Activation::fresh(env),
         None => activate_slowly(&project)?,
     };
     // Inside this project's environment already (direnv, `env enter`, `exec`,

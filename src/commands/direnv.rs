@@ -18,6 +18,7 @@ use crate::project::fsutil::{atomic_write, set_mtime, StateLock};
 use crate::shell::direnv::{
     function_text, lib_dir, render_state, render_watches_only, State, STAMP_MARGIN,
 };
+use crate::trust;
 
 /// The file `--install` writes in direnv's lib dir.
 const LIB_FILE: &str = "crate-env.sh";
@@ -67,8 +68,11 @@ fn export(ctx: &Context<'_>, args: &DirenvExportArgs) -> Result<ExitCode> {
     let files = project.watched_files();
     let mut mtimes: Vec<Option<SystemTime>> = files.iter().map(|f| modified(f)).collect();
     let watches_in = std::env::var("DIRENV_WATCHES").unwrap_or_default();
+    // The trust record too: `crate-env allow` / `deny` reload at the next prompt.
+    let mut watched = files.clone();
+    watched.extend(trust::record_path(ctx.settings, &project));
     let watch = || match &args.direnv {
-        Some(direnv) => record_watches(ctx, direnv, &files).unwrap_or_else(|| watches_in.clone()),
+        Some(direnv) => record_watches(ctx, direnv, &watched).unwrap_or_else(|| watches_in.clone()),
         None => watches_in.clone(),
     };
     let mut watches_out = watch();
@@ -106,10 +110,16 @@ fn export(ctx: &Context<'_>, args: &DirenvExportArgs) -> Result<ExitCode> {
     let path = project.direnv_state();
     // Only if nobody is materialising right now: the state is a shortcut, and
     // without it the next load just compares contents again.
+    // An unapproved change is never served from the shortcut: after
+    // `crate-env allow` the next load must ask again.
     if let Some(_state) = StateLock::try_acquire(&project.state_dir()) {
-        write_stamps(&stamps, &mtimes)?;
-        atomic_write(&path, text.as_bytes())?;
-        set_mtime(&path, read_at)?;
+        if activation.untrusted {
+            let _ = std::fs::remove_file(&path);
+        } else {
+            write_stamps(&stamps, &mtimes)?;
+            atomic_write(&path, text.as_bytes())?;
+            set_mtime(&path, read_at)?;
+        }
     }
     print_data(&format!("{text}__crate_env_apply\n"))?;
     Ok(ExitCode::SUCCESS)
