@@ -76,7 +76,7 @@ fn export(ctx: &Context<'_>, args: &DirenvExportArgs) -> Result<ExitCode> {
         None => watches_in.clone(),
     };
     let mut watches_out = watch();
-    let activation = match activate(ctx, &project, Mode::from_env()) {
+    let activation = match activate(ctx, &project, Mode::from_env(), false) {
         Ok(activation) => activation,
         Err(err) => {
             // No environment at all: still watch the inputs, so the fix reloads.

@@ -59,19 +59,32 @@ impl Mode {
     }
 }
 
-/// See the module docs. `Err` only when there is no environment at all.
-pub fn activate(ctx: &Context<'_>, project: &Project, mode: Mode) -> Result<Activation> {
+/// See the module docs. `Err` only when there is no environment at all, or
+/// when the project is denied (docs/trust.md) and the caller is not `inside`
+/// an environment a typed command (`exec`, `env enter`) set up.
+pub fn activate(
+    ctx: &Context<'_>,
+    project: &Project,
+    mode: Mode,
+    inside: bool,
+) -> Result<Activation> {
     if let Some(env) = stamped_fresh(project) {
         return Ok(Activation::fresh(env));
     }
-    trust::check_not_denied(ctx.settings, project).map_err(with_trust_hint)?;
+    let denied = trust::check_not_denied(ctx.settings, project);
+    let allowed = denied.is_ok();
+    if !inside {
+        denied.map_err(with_trust_hint)?;
+    }
     let read_at = SystemTime::now() - STAMP_MARGIN;
     let key = current_key(project, &ctx.settings.system.value)?;
     // An unreadable cache is a miss, as in `materialise`.
     let cached = CachedEnv::read(&project.env_cache()).ok().flatten();
     if let (Some(env), Some(key)) = (&cached, &key) {
         if env.is_fresh(key) {
-            stamp_fresh(project, key, read_at);
+            if allowed {
+                stamp_fresh(project, key, read_at);
+            }
             return Ok(Activation::fresh(env.clone()));
         }
     }
