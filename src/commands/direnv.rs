@@ -15,6 +15,7 @@ use crate::environment::activation::{activate, stale_warning, Mode};
 use crate::environment::proxies::STALE_VAR;
 use crate::environment::vars::activation_vars;
 use crate::project::fsutil::{atomic_write, set_mtime, StateLock};
+use crate::project::Project;
 use crate::shell::direnv::{
     function_text, lib_dir, render_state, render_watches_only, State, STAMP_MARGIN,
 };
@@ -107,22 +108,38 @@ fn export(ctx: &Context<'_>, args: &DirenvExportArgs) -> Result<ExitCode> {
         vars: &vars,
         warning: warning.as_deref(),
     })?;
+    let state = (!activation.untrusted).then_some((text.as_str(), read_at));
+    save_state(&project, state, &stamps, &mtimes)?;
+    print_data(&format!("{text}__crate_env_apply\n"))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes `.crate-env/direnv.bash` (stamped `read_at`) and its stamps, only
+/// if nobody is materialising right now: the state is a shortcut, and
+/// without it the next load just compares contents again. `None` (an
+/// unapproved change, docs/trust.md) removes it: after `crate-env allow` the
+/// next load must ask again.
+fn save_state(
+    project: &Project,
+    state: Option<(&str, SystemTime)>,
+    stamps: &[PathBuf],
+    mtimes: &[Option<SystemTime>],
+) -> Result<()> {
     let path = project.direnv_state();
-    // Only if nobody is materialising right now: the state is a shortcut, and
-    // without it the next load just compares contents again.
-    // An unapproved change is never served from the shortcut: after
-    // `crate-env allow` the next load must ask again.
-    if let Some(_state) = StateLock::try_acquire(&project.state_dir()) {
-        if activation.untrusted {
+    let Some(_lock) = StateLock::try_acquire(&project.state_dir()) else {
+        return Ok(());
+    };
+    match state {
+        None => {
             let _ = std::fs::remove_file(&path);
-        } else {
-            write_stamps(&stamps, &mtimes)?;
+        }
+        Some((text, read_at)) => {
+            write_stamps(stamps, mtimes)?;
             atomic_write(&path, text.as_bytes())?;
             set_mtime(&path, read_at)?;
         }
     }
-    print_data(&format!("{text}__crate_env_apply\n"))?;
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 fn modified(path: &Path) -> Option<SystemTime> {

@@ -234,8 +234,12 @@ fn print_human(ctx: &Context<'_>, status: &Status<'_>) {
             status.settings.start_dir.value.display()
         )),
     }
+    print_settings(ctx, status.settings);
+}
+
+fn print_settings(ctx: &Context<'_>, s: &Settings) {
+    let ui = ctx.ui;
     ui.info("settings:");
-    let s = status.settings;
     let line = |name: &str, value: String, source: &Source| {
         ui.info(format!("  {name:<20} {value}  ({source})"));
     };
