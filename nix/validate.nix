@@ -85,7 +85,7 @@ let
         c: c.value ? ${top} && (sub == null || (isAttrs c.value.${top} && c.value.${top} ? ${sub}))
       ) calls;
     in
-    if sets == [ ] then "crate-env.nix" else (lib.last sets).file;
+    if sets == [ ] then "crate-env.nix" else (builtins.elemAt sets (builtins.length sets - 1)).file;
 
   show =
     v:
