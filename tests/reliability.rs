@@ -379,17 +379,13 @@ fn a_read_only_state_dir_or_a_full_disk_keeps_the_last_good_env() {
         .status()
         .unwrap();
     if ro.success() {
+        let _mount = Unmount(state.clone());
         let err = fails_cleanly(
             &p,
             &["materialise"],
             &[".crate-env", "Read-only file system"],
         );
         eprintln!("bad input: read-only .crate-env: {}", first_line(&err));
-        assert!(Command::new("umount")
-            .arg(&state)
-            .status()
-            .unwrap()
-            .success());
     } else {
         eprintln!("bad input: read-only .crate-env skipped (no mount privilege)");
     }
@@ -418,6 +414,7 @@ fn full_disk_during_the_cache_write(p: &Project) {
         eprintln!("bad input: full disk skipped (no mount privilege)");
         return;
     }
+    let _mount = Unmount(state.clone());
     let err = fails_cleanly(
         p,
         &["materialise"],
@@ -433,9 +430,16 @@ fn full_disk_during_the_cache_write(p: &Project) {
         "0",
         "the last good environment is served"
     );
-    assert!(Command::new("umount")
-        .arg(&state)
-        .status()
-        .unwrap()
-        .success());
+}
+
+/// Unmounts what a test mounted, also when the test fails.
+struct Unmount(PathBuf);
+
+impl Drop for Unmount {
+    fn drop(&mut self) {
+        let status = Command::new("umount").arg(&self.0).status();
+        if !status.is_ok_and(|s| s.success()) {
+            eprintln!("cannot unmount {}", self.0.display());
+        }
+    }
 }
