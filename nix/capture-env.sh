@@ -12,7 +12,7 @@ crateEnvRuntimeVars=" HOME PWD OLDPWD SHLVL TERM TZ _ PPID UID BASHOPTS SHELLOPT
   NIX_ENFORCE_PURITY NIX_ATTRS_JSON_FILE NIX_ATTRS_SH_FILE NIX_REMOTE
   SOURCE_DATE_EPOCH SHELL CONFIG_SHELL HOST_PATH out outputs "
 
-eval "$crateEnvExports"
+. "$crateEnvExportsPath"
 
 crateEnvJsonString() {
     local s=$1 i c

@@ -50,6 +50,9 @@ let
     packages = [ stable ] ++ packages;
     buildCommand = builtins.readFile ./capture-env.sh;
     crateEnvExports = exportScript;
+    # A file, not a variable: one variable holds at most 128 KiB (Linux's
+    # MAX_ARG_STRLEN), and `env` may hold more than that in all.
+    passAsFile = [ "crateEnvExports" ];
     crateEnvKeep = builtins.concatStringsSep " " (builtins.attrNames exports);
     crateEnvMeta = builtins.toJSON meta;
   };

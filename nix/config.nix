@@ -10,16 +10,6 @@
 let
   inherit (pkgs) lib;
 
-  knownFields = [
-    "rust"
-    "coverage"
-    "nightly"
-    "packages"
-    "env"
-    "shellHook"
-    "nixConfig"
-  ];
-
   # callPackage-style: pass only what a function with formals asks for, so
   # `{ pkgs }:` without an ellipsis works too.
   callConfig =
@@ -38,14 +28,14 @@ let
           value args
         else
           value (builtins.intersectAttrs formals args);
-      unknown = builtins.filter (n: !(builtins.elem n knownFields)) (builtins.attrNames result);
     in
     if !builtins.isAttrs result then
       throw "${file}: must evaluate to an attribute set (or a function returning one)"
-    else if unknown != [ ] then
-      throw "${file}: unknown field(s) ${builtins.concatStringsSep ", " unknown}; known fields: ${builtins.concatStringsSep ", " knownFields}"
     else
-      result;
+      {
+        inherit file;
+        value = result;
+      };
 
   # A member's crate-env.nix overrides its parent's field by field: packages and
   # env merge (child wins on a name), every other field is replaced.
@@ -58,7 +48,17 @@ let
       env = (parent.env or { }) // (child.env or { });
     };
 
-  config = builtins.foldl' mergeConfigs { } (map callConfig (builtins.fromJSON configFiles));
+  calls = map callConfig (builtins.fromJSON configFiles);
+  config = builtins.foldl' mergeConfigs { } (map (c: c.value) calls);
+
+  # Every unknown field and wrong type at once (./validate.nix).
+  problems = import ./validate.nix { inherit lib calls config; };
+  checked =
+    result:
+    if problems == [ ] then
+      result
+    else
+      throw "crate-env.nix has ${toString (builtins.length problems)} problem(s):\n  ${builtins.concatStringsSep "\n  " problems}";
 
   expect =
     what: check: value:
@@ -91,7 +91,7 @@ let
     else
       throw "crate-env.nix: env.${name} must be a string, number, path or derivation";
 in
-{
+checked {
   # The merged crate-env.nix, as written.
   inherit config;
 

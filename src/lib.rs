@@ -18,6 +18,7 @@ mod project;
 mod proxy_mode;
 mod report;
 mod shell;
+mod trust;
 mod versions;
 
 pub use cli::args::Cli;

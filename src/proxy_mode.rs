@@ -33,15 +33,15 @@ pub fn run(name: &str, mut args: Vec<OsString>) -> Result<ExitCode> {
     let project = Project::new(root);
     // The common case needs neither settings nor output: `.crate-env/fresh`
     // vouches for the cache.
-    let activation = match stamped_fresh(&project) {
-        Some(env) => Activation { env, stale: None },
-        None => activate_slowly(&project)?,
-    };
     // Inside this project's environment already (direnv, `env enter`, `exec`,
     // or cargo started by a proxy): the caller's variables are the user's
     // (`CC=clang cargo build`, `unset PKG_CONFIG_PATH`), so only the binary is
     // chosen here. Anywhere else (an editor, a git hook), the whole environment.
     let inside = std::env::var_os(ROOT_VAR).is_some_and(|r| Path::new(&r) == project.root);
+    let activation = match stamped_fresh(&project) {
+        Some(env) => Activation::fresh(env),
+        None => activate_slowly(&project, inside)?,
+    };
     let mut vars = if inside {
         Vec::new()
     } else {
@@ -62,7 +62,7 @@ pub fn run(name: &str, mut args: Vec<OsString>) -> Result<ExitCode> {
 
 /// Compares contents, materialises if they changed (unless
 /// `CRATE_ENV_OFFLINE=1`), and warns on stderr when the result is stale.
-fn activate_slowly(project: &Project) -> Result<Activation> {
+fn activate_slowly(project: &Project, inside: bool) -> Result<Activation> {
     let global = GlobalArgs {
         directory: Some(project.root.clone()),
         ..GlobalArgs::default()
@@ -73,7 +73,7 @@ fn activate_slowly(project: &Project) -> Result<Activation> {
         settings: &settings,
         ui: &ui,
     };
-    let activation = activate(&ctx, project, Mode::from_env())?;
+    let activation = activate(&ctx, project, Mode::from_env(), inside)?;
     if let Some(why) = &activation.stale {
         ui.warn(stale_warning(why));
     }

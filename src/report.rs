@@ -1,6 +1,7 @@
 //! What several commands report the same way (so no command imports another): checks (`doctor`, `ci`), pins
-//! (`lock`), whether crate-env.lock was written (`lock`, `update`), and the
-//! environment with a fallback warning (`env`, `exec`).
+//! (`lock`), whether crate-env.lock was written (`lock`, `update`), the
+//! environment with a fallback warning (`env`, `exec`), and the approval a
+//! typed command gives (docs/trust.md).
 
 use anyhow::Result;
 
@@ -11,6 +12,7 @@ use crate::environment::ensure_or_last_good;
 use crate::project::env_cache::CachedEnv;
 use crate::project::lockfile::{pin_details, toolchain_summary, InputName, Lockfile};
 use crate::project::Project;
+use crate::trust::{self, Approval};
 
 /// The environment for `env` and `exec`: materialised if needed, else the
 /// last good one with a warning saying what failed.
@@ -22,7 +24,31 @@ pub fn environment_or_last_good(ctx: &Context<'_>, project: &Project) -> Result<
             render_summary(&err, false)
         ));
     }
+    approve(ctx, project);
     Ok(env)
+}
+
+/// A command a person typed evaluated the project: its current crate-env.nix
+/// files and lock are approved for proxies and direnv, with a one-line
+/// notice when that changes anything. Failing to record it only warns.
+pub fn approve(ctx: &Context<'_>, project: &Project) {
+    let root = project.root.display();
+    match trust::approve(ctx.settings, project) {
+        Ok(Approval::Unchanged) => {}
+        Ok(Approval::Recorded { first: true }) => ctx.ui.info(format!(
+            "crate-env: allowed {root} for proxies and direnv (`crate-env deny` turns them off)"
+        )),
+        Ok(Approval::Recorded { first: false }) => ctx
+            .ui
+            .info("crate-env: allowed the current crate-env.nix and lock for proxies and direnv"),
+        Ok(Approval::StillDenied) => ctx.ui.info(format!(
+            "crate-env: proxies and direnv stay off for {root} (`crate-env deny`); `crate-env allow` turns them on"
+        )),
+        Err(err) => ctx.ui.warn(format!(
+            "crate-env: cannot record that you allowed {root}: {}",
+            render_summary(&err.into(), false)
+        )),
+    }
 }
 
 /// Prints every check (`doctor`, `ci`); an error naming the problems if

@@ -110,6 +110,8 @@ impl<'a> Prompt<'a> {
 #[test]
 fn direnv_loads_the_pinned_env_reloads_on_edit_and_touch_does_not_evaluate() {
     let mut p = Project::locked(&channel_line());
+    // The user's own edits are evaluated without `crate-env allow` (docs/trust.md).
+    p.trust_as_own_code();
     let nix = NixCounter::install(&mut p);
     let mut prompt = Prompt::new(&p);
 
@@ -229,6 +231,8 @@ fn a_cache_hit_load_runs_no_more_programs_than_a_one_export_envrc() {
 #[test]
 fn a_broken_config_keeps_the_last_good_env_shows_nix_error_and_is_evaluated_once() {
     let mut p = Project::locked(&channel_line());
+    // The user's own edits are evaluated without `crate-env allow` (docs/trust.md).
+    p.trust_as_own_code();
     let nix = NixCounter::install(&mut p);
     let mut prompt = Prompt::new(&p);
     prompt.load_env();
@@ -286,6 +290,8 @@ fn a_broken_config_keeps_the_last_good_env_shows_nix_error_and_is_evaluated_once
 #[test]
 fn a_first_load_that_fails_still_watches_the_inputs_so_the_fix_reloads() {
     let p = Project::locked(&channel_line());
+    // The user's own edits are evaluated without `crate-env allow` (docs/trust.md).
+    p.trust_as_own_code();
     let mut prompt = Prompt::new(&p);
     p.write(
         "crate-env.nix",
@@ -311,6 +317,8 @@ fn a_first_load_that_fails_still_watches_the_inputs_so_the_fix_reloads() {
 #[test]
 fn an_edit_whose_mtime_goes_backwards_is_loaded_once() {
     let mut p = Project::locked(&format!("{}\n  env.GEN = \"1\";", channel_line()));
+    // The user's own edits are evaluated without `crate-env allow` (docs/trust.md).
+    p.trust_as_own_code();
     let nix = NixCounter::install(&mut p);
     let mut prompt = Prompt::new(&p);
     prompt.load_env();
@@ -439,6 +447,8 @@ fn proxies_outside_a_project_fail(p: &Project) {
 #[test]
 fn a_stale_proxy_materialises_first_or_with_offline_uses_the_last_good_env() {
     let mut p = Project::locked(&format!("{}\n  packages = [ {SCRIPTS} ];", channel_line()));
+    // The user's own edits are evaluated without `crate-env allow` (docs/trust.md).
+    p.trust_as_own_code();
     assert_success(&p.run(&["materialise"]), "materialise");
     let nix = NixCounter::install(&mut p);
     let show = |p: &Project, offline: bool| {

@@ -63,6 +63,10 @@ pub enum Command {
     /// Share the environment through a Nix binary cache
     #[command(subcommand)]
     Cache(CacheCommand),
+    /// Let proxies and direnv evaluate the current crate-env.nix files and lock
+    Allow,
+    /// Turn proxies and direnv off for this project (until `crate-env allow`)
+    Deny,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -8,7 +8,7 @@ use crate::cli::errors::{error_with_hint, HintExt};
 use crate::cli::settings::{Settings, Verbosity};
 use crate::cli::ui::{Spinner, Ui};
 use crate::nix::{Event, Nix};
-use crate::project::fsutil::{atomic_write, StateLock};
+use crate::project::fsutil::{atomic_write, sweep_temp_files, StateLock};
 use crate::project::lockfile::{freshness, Freshness, Lockfile, MISSING_LOCK, STALE_LOCK};
 use crate::project::Project;
 
@@ -65,6 +65,8 @@ impl<'a> Context<'a> {
                 .info("waiting for another crate-env to finish (.crate-env/lock)…")
         })?;
         write_state_gitignore(&state_dir);
+        // What a killed crate-env left (docs/reliability.md).
+        sweep_temp_files(&state_dir, &project.root);
         Ok(lock)
     }
 }

@@ -14,6 +14,9 @@ pub const ENV_GITHUB_GIT_BASE: &str = "CRATE_ENV_GITHUB_GIT_BASE";
 pub const ENV_GITHUB_ARCHIVE_BASE: &str = "CRATE_ENV_GITHUB_ARCHIVE_BASE";
 pub const ENV_NIX_BIN_DIR: &str = "CRATE_ENV_NIX_BIN_DIR";
 pub const ENV_STATE_DIR: &str = "CRATE_ENV_STATE_DIR";
+pub const ENV_TRUST_ALL: &str = "CRATE_ENV_TRUST_ALL";
+/// The per-user list of trusted directory prefixes, under the config home.
+pub const TRUSTED_PREFIXES_FILE: &str = "crate-env/trusted-prefixes";
 pub const DEFAULT_GITHUB_BASE: &str = "https://github.com";
 
 /// Where a setting's value came from.
@@ -84,6 +87,13 @@ pub struct Settings {
     /// The user's crate-env state (never in a repository): the registry of
     /// materialised projects, trust records. `None` without HOME or XDG_STATE_HOME.
     pub state_home: Setting<Option<PathBuf>>,
+    /// `CRATE_ENV_TRUST_ALL=1`: implicit activation evaluates any project
+    /// (CI containers). docs/trust.md.
+    pub trust_all: Setting<bool>,
+    /// Directories whose projects are the user's own code: implicit
+    /// activation evaluates them without `crate-env allow` (direnv's
+    /// `whitelist.prefix`).
+    pub trusted_prefixes: Setting<Vec<PathBuf>>,
 }
 
 /// Read access to the environment, so resolution is testable without
@@ -113,6 +123,18 @@ pub enum SettingsError {
     MissingDirectory { path: PathBuf },
     #[error("environment variable {name} is set but empty")]
     EmptyVar { name: &'static str },
+    #[error("cannot read {path}")]
+    ReadFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}: `{entry}` is not an absolute directory (write /abs/path or ~/path, one per line)")]
+    RelativePrefix {
+        path: PathBuf,
+        line: usize,
+        entry: String,
+    },
 }
 
 impl Settings {
@@ -130,6 +152,8 @@ impl Settings {
             github_archive_base: github_base(env, ENV_GITHUB_ARCHIVE_BASE)?,
             nix_bin_dir: resolve_nix_bin_dir(env)?,
             state_home: resolve_state_home(env),
+            trust_all: resolve_trust_all(env),
+            trusted_prefixes: resolve_trusted_prefixes(env)?,
         })
     }
 }
@@ -212,6 +236,68 @@ fn resolve_state_home(env: &dyn Environment) -> Setting<Option<PathBuf>> {
     }
     let home = set("HOME").map(|h| h.join(".local/state/crate-env"));
     Setting::new(home, Source::Default)
+}
+
+/// `CRATE_ENV_TRUST_ALL=1` (or `true`) trusts every project.
+fn resolve_trust_all(env: &dyn Environment) -> Setting<bool> {
+    match env.var(ENV_TRUST_ALL) {
+        Some(v) => Setting::new(
+            matches!(v.as_str(), "1" | "true" | "yes"),
+            Source::Env(ENV_TRUST_ALL.into()),
+        ),
+        None => Setting::new(false, Source::Default),
+    }
+}
+
+/// `$XDG_CONFIG_HOME/crate-env/trusted-prefixes` (else `~/.config/…`): one
+/// absolute directory per line, `~/` for HOME, `#` comments.
+fn resolve_trusted_prefixes(env: &dyn Environment) -> Result<Setting<Vec<PathBuf>>, SettingsError> {
+    let set = |name: &str| env.var(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let home = set("HOME");
+    let config_home = set("XDG_CONFIG_HOME").or_else(|| home.as_ref().map(|h| h.join(".config")));
+    let Some(path) = config_home.map(|c| c.join(TRUSTED_PREFIXES_FILE)) else {
+        return Ok(Setting::new(Vec::new(), Source::Default));
+    };
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(Setting::new(Vec::new(), Source::Default))
+        }
+        Err(source) => return Err(SettingsError::ReadFile { path, source }),
+    };
+    let prefixes = parse_prefixes(&text, home.as_deref(), &path)?;
+    Ok(Setting::new(prefixes, Source::File(path)))
+}
+
+fn parse_prefixes(
+    text: &str,
+    home: Option<&std::path::Path>,
+    path: &std::path::Path,
+) -> Result<Vec<PathBuf>, SettingsError> {
+    let mut prefixes = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let entry = line
+            .split_once('#')
+            .map_or(line, |(before, _)| before)
+            .trim();
+        if entry.is_empty() {
+            continue;
+        }
+        let dir = match (entry, home) {
+            ("~", Some(home)) => home.to_path_buf(),
+            (_, Some(home)) if entry.starts_with("~/") => home.join(&entry[2..]),
+            _ => PathBuf::from(entry),
+        };
+        if !dir.is_absolute() {
+            return Err(SettingsError::RelativePrefix {
+                path: path.to_owned(),
+                line: i + 1,
+                entry: entry.to_owned(),
+            });
+        }
+        prefixes.push(dir);
+    }
+    Ok(prefixes)
 }
 
 /// The Nix system double of this machine, e.g. `x86_64-linux`, `aarch64-darwin`.
@@ -334,6 +420,32 @@ mod tests {
             p("/s")
         );
         assert_eq!(at(&[]), None);
+    }
+
+    #[test]
+    fn trust_settings() {
+        let dir = tempfile::tempdir().unwrap();
+        let home: &'static str = Box::leak(dir.path().display().to_string().into_boxed_str());
+        let env = fake(
+            &[("HOME", home), ("CRATE_ENV_TRUST_ALL", "1")],
+            Path::new("/"),
+        );
+        assert!(resolve_trust_all(&env).value);
+        assert!(!resolve_trust_all(&fake(&[], Path::new("/"))).value);
+        let none = resolve_trusted_prefixes(&env).unwrap();
+        assert_eq!(none, Setting::new(vec![], Source::Default));
+        let file = dir.path().join(".config").join(TRUSTED_PREFIXES_FILE);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, "# mine\n~/src\n\n/work/own  # comment\n").unwrap();
+        let got = resolve_trusted_prefixes(&env).unwrap();
+        assert_eq!(
+            got.value,
+            [dir.path().join("src"), PathBuf::from("/work/own")]
+        );
+        assert_eq!(got.source, Source::File(file.clone()));
+        std::fs::write(&file, "/ok\nsrc\n").unwrap();
+        let err = resolve_trusted_prefixes(&env).unwrap_err().to_string();
+        assert!(err.contains("trusted-prefixes:2: `src`"), "{err}");
     }
 
     #[test]

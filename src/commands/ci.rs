@@ -20,7 +20,7 @@ use crate::environment::vars::activation_vars;
 use crate::environment::{ensure, RelockPolicy};
 use crate::project::fsutil::atomic_write;
 use crate::project::lockfile::{freshness, Freshness, MISSING_LOCK, STALE_LOCK};
-use crate::report::report_checks;
+use crate::report::{approve, report_checks};
 use crate::shell::{is_valid_name, render, Format};
 
 pub fn run(ctx: &Context<'_>, args: &CiArgs) -> Result<ExitCode> {
@@ -35,6 +35,7 @@ pub fn run(ctx: &Context<'_>, args: &CiArgs) -> Result<ExitCode> {
         .context("cannot materialise the environment")
         .exit_with(ExitCode::USAGE)?
         .env;
+    approve(ctx, &project);
     let checks = collect(ctx, &project).exit_with(ExitCode::USAGE)?;
     report_checks(ctx, &checks).exit_with(ExitCode::FAILURE)?;
     let emit = args.emit.unwrap_or_else(detect);

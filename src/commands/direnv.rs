@@ -15,9 +15,11 @@ use crate::environment::activation::{activate, stale_warning, Mode};
 use crate::environment::proxies::STALE_VAR;
 use crate::environment::vars::activation_vars;
 use crate::project::fsutil::{atomic_write, set_mtime, StateLock};
+use crate::project::Project;
 use crate::shell::direnv::{
     function_text, lib_dir, render_state, render_watches_only, State, STAMP_MARGIN,
 };
+use crate::trust;
 
 /// The file `--install` writes in direnv's lib dir.
 const LIB_FILE: &str = "crate-env.sh";
@@ -67,12 +69,15 @@ fn export(ctx: &Context<'_>, args: &DirenvExportArgs) -> Result<ExitCode> {
     let files = project.watched_files();
     let mut mtimes: Vec<Option<SystemTime>> = files.iter().map(|f| modified(f)).collect();
     let watches_in = std::env::var("DIRENV_WATCHES").unwrap_or_default();
+    // The trust record too: `crate-env allow` / `deny` reload at the next prompt.
+    let mut watched = files.clone();
+    watched.extend(trust::record_path(ctx.settings, &project));
     let watch = || match &args.direnv {
-        Some(direnv) => record_watches(ctx, direnv, &files).unwrap_or_else(|| watches_in.clone()),
+        Some(direnv) => record_watches(ctx, direnv, &watched).unwrap_or_else(|| watches_in.clone()),
         None => watches_in.clone(),
     };
     let mut watches_out = watch();
-    let activation = match activate(ctx, &project, Mode::from_env()) {
+    let activation = match activate(ctx, &project, Mode::from_env(), false) {
         Ok(activation) => activation,
         Err(err) => {
             // No environment at all: still watch the inputs, so the fix reloads.
@@ -103,16 +108,38 @@ fn export(ctx: &Context<'_>, args: &DirenvExportArgs) -> Result<ExitCode> {
         vars: &vars,
         warning: warning.as_deref(),
     })?;
-    let path = project.direnv_state();
-    // Only if nobody is materialising right now: the state is a shortcut, and
-    // without it the next load just compares contents again.
-    if let Some(_state) = StateLock::try_acquire(&project.state_dir()) {
-        write_stamps(&stamps, &mtimes)?;
-        atomic_write(&path, text.as_bytes())?;
-        set_mtime(&path, read_at)?;
-    }
+    let state = (!activation.untrusted).then_some((text.as_str(), read_at));
+    save_state(&project, state, &stamps, &mtimes)?;
     print_data(&format!("{text}__crate_env_apply\n"))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes `.crate-env/direnv.bash` (stamped `read_at`) and its stamps, only
+/// if nobody is materialising right now: the state is a shortcut, and
+/// without it the next load just compares contents again. `None` (an
+/// unapproved change, docs/trust.md) removes it: after `crate-env allow` the
+/// next load must ask again.
+fn save_state(
+    project: &Project,
+    state: Option<(&str, SystemTime)>,
+    stamps: &[PathBuf],
+    mtimes: &[Option<SystemTime>],
+) -> Result<()> {
+    let path = project.direnv_state();
+    let Some(_lock) = StateLock::try_acquire(&project.state_dir()) else {
+        return Ok(());
+    };
+    match state {
+        None => {
+            let _ = std::fs::remove_file(&path);
+        }
+        Some((text, read_at)) => {
+            write_stamps(stamps, mtimes)?;
+            atomic_write(&path, text.as_bytes())?;
+            set_mtime(&path, read_at)?;
+        }
+    }
+    Ok(())
 }
 
 fn modified(path: &Path) -> Option<SystemTime> {

@@ -10,7 +10,7 @@ use crate::cli::context::Context;
 use crate::cli::errors::ExitCode;
 use crate::locking::{self, from_flake_lock, Specs};
 use crate::project::Project;
-use crate::report::{report_pins, report_written};
+use crate::report::{approve, report_pins, report_written};
 
 pub fn run(ctx: &Context<'_>, args: &LockArgs) -> Result<ExitCode> {
     let project = ctx.project()?;
@@ -30,6 +30,7 @@ pub fn run(ctx: &Context<'_>, args: &LockArgs) -> Result<ExitCode> {
         ctx.ui.info(format!("  {reason}"));
     }
     report_written(ctx, &project, locked.changed);
+    approve(ctx, &project);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -47,6 +48,7 @@ fn check(ctx: &Context<'_>, project: &Project) -> Result<ExitCode> {
 /// `--from-flake-lock FILE`: the pins, with their narHash, and where from.
 fn from_flake(ctx: &Context<'_>, project: &Project, file: &Path) -> Result<ExitCode> {
     let imported = from_flake_lock::lock(ctx, project, file)?;
+    approve(ctx, project);
     if let Some(warning) = &imported.unverified {
         ctx.ui.warn(warning);
     }

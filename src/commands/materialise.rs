@@ -7,6 +7,7 @@ use crate::cli::args::MaterialiseArgs;
 use crate::cli::context::Context;
 use crate::cli::errors::ExitCode;
 use crate::environment::{ensure, RelockPolicy};
+use crate::report::approve;
 
 pub fn run(ctx: &Context<'_>, args: &MaterialiseArgs) -> Result<ExitCode> {
     let project = ctx.project()?;
@@ -16,6 +17,7 @@ pub fn run(ctx: &Context<'_>, args: &MaterialiseArgs) -> Result<ExitCode> {
         RelockPolicy::Relock
     };
     let outcome = ensure(ctx, &project, policy)?;
+    approve(ctx, &project);
     if outcome.built {
         ctx.ui.info(format!(
             "materialised the environment (rooted in {})",

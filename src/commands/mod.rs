@@ -3,8 +3,10 @@
 //! report the same way), wrapping core errors with anyhow context and
 //! hints. A command never imports another command.
 
+mod allow;
 mod cache;
 mod ci;
+mod deny;
 mod direnv;
 mod doctor;
 mod env;
@@ -40,5 +42,7 @@ pub fn dispatch(command: Command, settings: &Settings, ui: &Ui) -> Result<ExitCo
         Command::Ci(args) => ci::run(&ctx, &args),
         Command::ToolchainFile(args) => toolchain_file::run(&ctx, &args),
         Command::Cache(CacheCommand::Push(args)) => cache::push(&ctx, &args),
+        Command::Allow => allow::run(&ctx),
+        Command::Deny => deny::run(&ctx),
     }
 }

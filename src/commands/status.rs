@@ -16,6 +16,7 @@ use crate::project::lockfile::{
     config_stamp, pin_details, toolchain_summary, InputName, LockedInput, Lockfile, Toolchains,
 };
 use crate::project::{Project, GC_ROOTS};
+use crate::trust::{self, Basis, Verdict};
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -32,6 +33,22 @@ struct ProjectStatus {
     lock: LockStatus,
     cache: CacheStatus,
     gc_roots: Vec<RootStatus>,
+    trust: TrustStatus,
+}
+
+/// Whether proxies and direnv may evaluate the current files (docs/trust.md).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TrustStatus {
+    /// `allowed`, `changed`, `not-allowed`, `denied`, `trust-all`, `trusted-prefix`, `unknown`
+    state: &'static str,
+    /// Files changed since they were allowed.
+    changed: Vec<PathBuf>,
+    /// The trusted prefix the project is under.
+    prefix: Option<PathBuf>,
+    /// The record in the user state directory.
+    record: Option<PathBuf>,
+    error: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -107,7 +124,36 @@ fn project_status(ctx: &Context<'_>, project: &Project) -> Result<ProjectStatus>
             .iter()
             .map(|name| root_status(project, name))
             .collect(),
+        trust: trust_status(ctx, project),
     })
+}
+
+fn trust_status(ctx: &Context<'_>, project: &Project) -> TrustStatus {
+    let mut status = TrustStatus {
+        state: "unknown",
+        changed: vec![],
+        prefix: None,
+        record: trust::record_path(ctx.settings, project),
+        error: None,
+    };
+    let verdict = trust::fingerprint(project)
+        .and_then(|current| trust::verdict(ctx.settings, project, &current));
+    match verdict {
+        Ok(Verdict::Trusted(Basis::Record)) => status.state = "allowed",
+        Ok(Verdict::Trusted(Basis::TrustAll)) => status.state = "trust-all",
+        Ok(Verdict::Trusted(Basis::Prefix(prefix))) => {
+            status.state = "trusted-prefix";
+            status.prefix = Some(prefix);
+        }
+        Ok(Verdict::Denied) => status.state = "denied",
+        Ok(Verdict::Changed(changed)) => {
+            status.state = "changed";
+            status.changed = changed;
+        }
+        Ok(Verdict::Unknown) => status.state = "not-allowed",
+        Err(err) => status.error = Some(err.to_string()),
+    }
+    status
 }
 
 fn lock_status(project: &Project) -> LockStatus {
@@ -188,8 +234,12 @@ fn print_human(ctx: &Context<'_>, status: &Status<'_>) {
             status.settings.start_dir.value.display()
         )),
     }
+    print_settings(ctx, status.settings);
+}
+
+fn print_settings(ctx: &Context<'_>, s: &Settings) {
+    let ui = ctx.ui;
     ui.info("settings:");
-    let s = status.settings;
     let line = |name: &str, value: String, source: &Source| {
         ui.info(format!("  {name:<20} {value}  ({source})"));
     };
@@ -235,6 +285,43 @@ fn print_human(ctx: &Context<'_>, status: &Status<'_>) {
         }),
         &s.state_home.source,
     );
+    line(
+        "trust all",
+        s.trust_all.value.to_string(),
+        &s.trust_all.source,
+    );
+    let prefixes: Vec<String> = (s.trusted_prefixes.value.iter())
+        .map(|p| p.display().to_string())
+        .collect();
+    let prefixes = if prefixes.is_empty() {
+        "(none)".to_owned()
+    } else {
+        prefixes.join(", ")
+    };
+    line("trusted prefixes", prefixes, &s.trusted_prefixes.source);
+}
+
+fn trust_line(trust: &TrustStatus) -> String {
+    let changed: Vec<String> = trust
+        .changed
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    match (trust.state, &trust.error) {
+        (_, Some(error)) => format!("trust: unknown ({error})"),
+        ("allowed", _) => "trust: allowed (proxies and direnv evaluate the current files)".into(),
+        ("trust-all", _) => "trust: every project (CRATE_ENV_TRUST_ALL=1)".into(),
+        ("trusted-prefix", _) => format!(
+            "trust: under trusted prefix {}",
+            trust.prefix.as_deref().unwrap_or(Path::new("?")).display()
+        ),
+        ("denied", _) => "trust: denied, proxies and direnv are off (`crate-env allow`)".into(),
+        ("changed", _) => format!(
+            "trust: changed since allowed: {} (proxies and direnv keep the last good environment; `crate-env allow`)",
+            changed.join(", ")
+        ),
+        _ => "trust: not allowed yet (`crate-env allow`, or any explicit command)".into(),
+    }
 }
 
 fn optional_path(setting: &Setting<Option<PathBuf>>) -> String {
@@ -276,6 +363,7 @@ fn print_project(ctx: &Context<'_>, project: &ProjectStatus) {
             ui.info("environment: materialised for an older lock or crate-env.nix")
         }
     }
+    ui.info(trust_line(&project.trust));
     ui.info("gc roots:");
     for root in &project.gc_roots {
         let state = match (&root.target, root.valid) {

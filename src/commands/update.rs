@@ -9,7 +9,7 @@ use crate::cli::errors::ExitCode;
 use crate::locking::{self, Locked};
 use crate::project::lockfile::{pin_summary, InputName, Lockfile};
 use crate::project::Project;
-use crate::report::report_written;
+use crate::report::{approve, report_written};
 
 pub fn run(ctx: &Context<'_>, args: &UpdateArgs) -> Result<ExitCode> {
     let project = ctx.project()?;
@@ -20,6 +20,7 @@ pub fn run(ctx: &Context<'_>, args: &UpdateArgs) -> Result<ExitCode> {
     };
     let (old, new) = locking::update(ctx, &project, &names)?;
     report(ctx, &project, &old, &new);
+    approve(ctx, &project);
     Ok(ExitCode::SUCCESS)
 }
 

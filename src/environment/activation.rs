@@ -9,7 +9,7 @@ use std::time::SystemTime;
 use anyhow::{Context as _, Result};
 
 use crate::cli::context::Context;
-use crate::cli::errors::render_summary;
+use crate::cli::errors::{render_summary, HintExt};
 use crate::environment::proxies::{OFFLINE_VAR, STALE_VAR};
 use crate::environment::{current_key, ensure, RelockPolicy};
 use crate::project::env_cache::CachedEnv;
@@ -17,12 +17,26 @@ use crate::project::fsutil::StateLock;
 use crate::project::state::{FailedRecord, FreshStamp};
 use crate::project::Project;
 use crate::shell::direnv::STAMP_MARGIN;
+use crate::trust::{self, record::Fingerprint, TrustError};
 
 pub struct Activation {
     pub env: CachedEnv,
     /// Why this is the last good environment rather than one for the current
     /// inputs (the error, Nix's text included); `None` when fresh.
     pub stale: Option<String>,
+    /// The inputs changed to a state the user has not approved (docs/trust.md):
+    /// nothing was evaluated, and no shortcut may serve this result.
+    pub untrusted: bool,
+}
+
+impl Activation {
+    pub fn fresh(env: CachedEnv) -> Activation {
+        Activation {
+            env,
+            stale: None,
+            untrusted: false,
+        }
+    }
 }
 
 /// How [`activate`] may get a fresh environment.
@@ -45,10 +59,22 @@ impl Mode {
     }
 }
 
-/// See the module docs. `Err` only when there is no environment at all.
-pub fn activate(ctx: &Context<'_>, project: &Project, mode: Mode) -> Result<Activation> {
+/// See the module docs. `Err` only when there is no environment at all, or
+/// when the project is denied (docs/trust.md) and the caller is not `inside`
+/// an environment a typed command (`exec`, `env enter`) set up.
+pub fn activate(
+    ctx: &Context<'_>,
+    project: &Project,
+    mode: Mode,
+    inside: bool,
+) -> Result<Activation> {
     if let Some(env) = stamped_fresh(project) {
-        return Ok(Activation { env, stale: None });
+        return Ok(Activation::fresh(env));
+    }
+    let denied = trust::check_not_denied(ctx.settings, project);
+    let allowed = denied.is_ok();
+    if !inside {
+        denied.map_err(with_trust_hint)?;
     }
     let read_at = SystemTime::now() - STAMP_MARGIN;
     let key = current_key(project, &ctx.settings.system.value)?;
@@ -56,12 +82,16 @@ pub fn activate(ctx: &Context<'_>, project: &Project, mode: Mode) -> Result<Acti
     let cached = CachedEnv::read(&project.env_cache()).ok().flatten();
     if let (Some(env), Some(key)) = (&cached, &key) {
         if env.is_fresh(key) {
-            stamp_fresh(project, key, read_at);
-            return Ok(Activation {
-                env: env.clone(),
-                stale: None,
-            });
+            if allowed {
+                stamp_fresh(project, key, read_at);
+            }
+            return Ok(Activation::fresh(env.clone()));
         }
+    }
+    // The slow path, where crate-env would evaluate: only an approved state.
+    let current = trust::fingerprint(project)?;
+    if let Err(err) = trust::gate(ctx.settings, project, &current) {
+        return untrusted(cached, err);
     }
     let failed = FailedRecord::read(&project.state_dir()).filter(|r| Some(&r.key) == key.as_ref());
     if let Some(failed) = failed {
@@ -78,7 +108,33 @@ pub fn activate(ctx: &Context<'_>, project: &Project, mode: Mode) -> Result<Acti
         );
         return last_good(cached, why);
     }
-    materialise(ctx, project, key, cached)
+    materialise(ctx, project, key, cached, &current)
+}
+
+/// The last good environment, with why the current inputs were not
+/// evaluated; without one, the error.
+fn untrusted(cached: Option<CachedEnv>, err: TrustError) -> Result<Activation> {
+    match (cached, &err) {
+        (Some(env), TrustError::NotAllowed { .. }) => Ok(Activation {
+            env,
+            stale: Some(err.to_string()),
+            untrusted: true,
+        }),
+        _ => Err(with_trust_hint(err)),
+    }
+}
+
+fn with_trust_hint(err: TrustError) -> anyhow::Error {
+    let hint = match &err {
+        TrustError::Denied { .. } => {
+            "run `crate-env allow` to turn it on again, or use explicit commands (`crate-env exec`, `env enter`)"
+        }
+        TrustError::NotAllowed { .. } => {
+            "read the change (e.g. `git diff`), then run `crate-env allow`; explicit commands such as `crate-env materialise` approve too"
+        }
+        _ => "check the user state directory (`crate-env status` shows it)",
+    };
+    Err::<(), _>(err).hint(hint).unwrap_err()
 }
 
 /// Materialises; on failure remembers `key` as failed and falls back to `cached`.
@@ -87,6 +143,7 @@ fn materialise(
     project: &Project,
     key: Option<String>,
     cached: Option<CachedEnv>,
+    approved: &Fingerprint,
 ) -> Result<Activation> {
     let state_dir = project.state_dir();
     ctx.ui.info(format!(
@@ -99,10 +156,11 @@ fn materialise(
                 let _state = ctx.state_lock(project)?;
                 FailedRecord::clear(&state_dir)?;
             }
-            return Ok(Activation {
-                env: outcome.env,
-                stale: None,
-            });
+            if let Err(err) = trust::follow_relock(ctx.settings, project, approved) {
+                ctx.ui
+                    .warn(format!("crate-env: {}", render_summary(&err.into(), false)));
+            }
+            return Ok(Activation::fresh(outcome.env));
         }
         Err(err) => err,
     };
@@ -146,6 +204,7 @@ fn last_good(cached: Option<CachedEnv>, why: String) -> Result<Activation> {
     Ok(Activation {
         env,
         stale: Some(why),
+        untrusted: false,
     })
 }
 

@@ -150,8 +150,10 @@ fn fresh_lock_text(
     Ok(relocked.to_text())
 }
 
-/// Builds the environment, roots it and caches it. The caller holds the
-/// state lock. On failure nothing in `.crate-env/env.json` changes.
+/// Builds the environment, caches it and roots it. The caller holds the
+/// state lock. On failure nothing in `.crate-env/env.json` or the named GC
+/// roots changes: the build is rooted at `gcroots/env.new` until the cache
+/// is written, so the last good environment stays rooted until then.
 fn build(
     ctx: &Context<'_>,
     project: &Project,
@@ -164,19 +166,26 @@ fn build(
     // the next run see a different key instead of a wrongly fresh cache.
     let key =
         current_key(project, &ctx.settings.system.value)?.context("crate-env.lock disappeared")?;
+    let pending = project.gcroot("env.new");
     let out = library
-        .build(nix, "env", lock_text, &project.gcroot("env"))
+        .build(nix, "env", lock_text, &pending)
         .context("cannot build the environment")?;
     let env_json = out.join("env.json");
     let text = fs_err::read_to_string(&env_json)?;
     let env = parse_store_env(&text, &env_json)?;
-    add_named_roots(project, nix, &env)?;
     let cached = CachedEnv {
         env,
         key,
         materialised: unix_now(),
     };
-    cached.write(&project.env_cache())?;
+    if let Err(err) = cached.write(&project.env_cache()) {
+        let _ = fs_err::remove_file(&pending);
+        return Err(err.into());
+    }
+    nix.add_root(&out, &project.gcroot("env"))
+        .context("cannot register the GC root of the environment")?;
+    add_named_roots(project, nix, &cached.env)?;
+    let _ = fs_err::remove_file(&pending);
     Ok(cached)
 }
 

@@ -17,6 +17,11 @@ const FILES: &[(&str, &str, u32)] = &[
     ("default.nix", include_str!("../../nix/default.nix"), 0o644),
     ("config.nix", include_str!("../../nix/config.nix"), 0o644),
     (
+        "validate.nix",
+        include_str!("../../nix/validate.nix"),
+        0o644,
+    ),
+    (
         "toolchains.nix",
         include_str!("../../nix/toolchains.nix"),
         0o644,

@@ -143,14 +143,17 @@ impl<'o> Nix<'o> {
         self
     }
 
-    /// `nix-instantiate --eval --strict --json FILE -A ATTR --argstr …`
+    /// `nix-instantiate --eval --strict --json --read-write-mode FILE -A ATTR
+    /// --argstr …`. Read-write: `--eval` alone cannot write the `.drv` of a
+    /// derivation that evaluation must build (import from derivation in a
+    /// crate-env.nix), and Nix 2.8 then fails with "path … is not valid".
     pub fn eval_json(
         &self,
         file: &Path,
         attr: &str,
         args: &ArgStrs<'_>,
     ) -> Result<serde_json::Value, NixError> {
-        let mut argv = os_args(["--eval", "--strict", "--json"]);
+        let mut argv = os_args(["--eval", "--strict", "--json", "--read-write-mode"]);
         argv.push(file.into());
         argv.extend(os_args(["-A", attr]));
         argv.extend(argstrs(args));

@@ -144,6 +144,50 @@ impl Drop for StateLock {
     }
 }
 
+/// Removes what a killed writer left behind: temporary files of atomic
+/// writes (`.crate-env-tmp*`) and of proxy links (`.tmp*`) in `state_dir`,
+/// its `bin/` and `direnv-stamps/`, whose writers all hold the state lock
+/// (as the caller does); and, older than a minute, library extractions
+/// (`lib/.tmp*`: `doctor` extracts without the lock) and `.crate-env-tmp*` in
+/// `root` (`init` writes there without it). Best effort; returns how many went.
+pub fn sweep_temp_files(state_dir: &Path, root: &Path) -> usize {
+    let minute = Some(std::time::Duration::from_secs(60));
+    let mut removed = 0;
+    for dir in ["", "bin", "direnv-stamps"] {
+        removed += sweep(&state_dir.join(dir), &[".crate-env-tmp", ".tmp"], None);
+    }
+    removed += sweep(&state_dir.join("lib"), &[".tmp"], minute);
+    removed + sweep(root, &[".crate-env-tmp"], minute)
+}
+
+fn sweep(dir: &Path, prefixes: &[&str], older_than: Option<std::time::Duration>) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if !prefixes.iter().any(|p| name.starts_with(p)) {
+            continue;
+        }
+        let Ok(meta) = entry.path().symlink_metadata() else {
+            continue;
+        };
+        let age = meta.modified().ok().and_then(|m| m.elapsed().ok());
+        if older_than.is_some_and(|min| age.is_none_or(|age| age < min)) {
+            continue;
+        }
+        let gone = if meta.is_dir() {
+            std::fs::remove_dir_all(entry.path())
+        } else {
+            std::fs::remove_file(entry.path())
+        };
+        removed += usize::from(gone.is_ok());
+    }
+    removed
+}
+
 /// Sets `path`'s mtime to `time`.
 pub fn set_mtime(path: &Path, time: SystemTime) -> Result<(), FsError> {
     let error = |source| FsError::Write {
@@ -197,6 +241,30 @@ mod tests {
         assert!(fs4::FileExt::try_lock(&other).is_err());
         drop(held);
         assert!(fs4::FileExt::try_lock(&other).is_ok());
+    }
+
+    #[test]
+    fn sweep_removes_what_killed_writers_left() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join(".crate-env");
+        let old = state.join("lib/.tmp-lib123");
+        std::fs::create_dir_all(&old).unwrap();
+        let hour_ago = SystemTime::now() - std::time::Duration::from_secs(3600);
+        std::fs::File::open(&old)
+            .unwrap()
+            .set_modified(hour_ago)
+            .unwrap();
+        std::fs::create_dir_all(state.join("lib/.tmp-lib-young")).unwrap();
+        std::fs::create_dir_all(state.join("bin")).unwrap();
+        std::fs::write(state.join(".crate-env-tmpAbc"), "half").unwrap();
+        std::fs::write(state.join("env.json"), "{}").unwrap();
+        std::os::unix::fs::symlink("/nowhere", state.join("bin/.tmp-cargo-1")).unwrap();
+        std::fs::write(dir.path().join(".crate-env-tmpNew"), "in flight").unwrap();
+        assert_eq!(sweep_temp_files(&state, dir.path()), 3);
+        assert!(state.join("env.json").exists());
+        assert!(dir.path().join(".crate-env-tmpNew").exists(), "too young");
+        assert!(!old.exists());
+        assert!(state.join("lib/.tmp-lib-young").exists(), "maybe in flight");
     }
 
     #[test]

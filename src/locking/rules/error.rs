@@ -43,6 +43,9 @@ pub enum ResolveError {
     NightlyNotAvailable(Box<MissingNightly>),
     #[error("{0}")]
     UnknownName(Box<UnknownName>),
+    /// Several unknown names, all reported in one run.
+    #[error("{}", unknown_names(.0))]
+    UnknownNames(Vec<UnknownName>),
     #[error("nightly.date = \"auto\": no nightly before {branch_point} (the branch point of {stable}) has {}{}", .wanted.join(", "), skipped_summary(.skipped))]
     NoNightlyFits {
         stable: String,
@@ -132,6 +135,9 @@ impl ResolveError {
                 (Some(s), None) => format!("did you mean `{s}`?"),
                 (None, _) => "use one of the names listed above, or remove it".into(),
             },
+            ResolveError::UnknownNames(_) => {
+                "fix every name above in crate-env.nix (each `did you mean` is the closest valid name)".into()
+            }
             ResolveError::NoNightlyFits { .. } => format!(
                 "drop what no nightly has from nightly.targets/components, pin nightly.date, or {NEWER_OVERLAY}"
             ),
@@ -143,6 +149,37 @@ impl ResolveError {
     pub fn is_pruned(&self) -> bool {
         matches!(self, ResolveError::NightlyNotAvailable(m) if m.oldest.as_ref().is_some_and(|oldest| &m.date < oldest))
     }
+}
+
+/// One line per unknown name with its suggestion, then each field's valid names once.
+fn unknown_names(all: &[UnknownName]) -> String {
+    let mut text = format!(
+        "crate-env.nix asks for {} names the pinned toolchains do not have:",
+        all.len()
+    );
+    for u in all {
+        text.push_str(&format!(
+            "\n  {}: `{}` is not a {} of {}",
+            u.field, u.name, u.kind, u.toolchain
+        ));
+        if let Some(s) = &u.suggestion {
+            text.push_str(&format!(" (did you mean `{s}`?)"));
+        }
+    }
+    let mut shown: Vec<(&str, &str)> = Vec::new();
+    for u in all {
+        if !shown.contains(&(u.field.as_str(), u.toolchain.as_str())) {
+            shown.push((u.field.as_str(), u.toolchain.as_str()));
+            text.push_str(&format!(
+                "\navailable {}s of {} ({}): {}",
+                u.kind,
+                u.toolchain,
+                u.field,
+                u.valid.join(", ")
+            ));
+        }
+    }
+    text
 }
 
 /// "1.93.0, 1.94.0, 1.95.0" or, for long lists, the oldest and the newest few.

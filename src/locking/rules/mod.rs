@@ -54,41 +54,63 @@ pub fn resolve_toolchains(request: &Request) -> Result<Resolution, ResolveError>
     } else {
         "rust.components"
     };
-    check_names(
+    // Every unknown name, stable's and the nightly's, is reported in one run.
+    let mut unknown = unknown_names(
         NameKind::Component,
         field,
         &stable_name,
         &stable_components,
         &stable_info.components,
         Some(&stable),
-    )?;
-    check_names(
+    );
+    unknown.extend(unknown_names(
         NameKind::Target,
         "rust.targets",
         &stable_name,
         &request.rust.targets,
         &stable_info.targets,
         None,
-    )?;
-    let nightly = match &request.nightly {
-        None => None,
-        Some(n) if n.date == "auto" => {
-            let (date, why) = resolve_auto_nightly(request, &stable)?;
-            reasons.push(why);
-            Some(date)
+    ));
+    let nightly = match resolve_nightly(request, &stable) {
+        Ok(nightly) => nightly,
+        Err(ResolveError::UnknownName(one)) => {
+            unknown.push(*one);
+            None
         }
-        Some(n) => {
-            let date = resolve_exact_nightly(request, &n.date)?;
-            reasons.push(format!("nightly {date}: as nightly.date says"));
-            Some(date)
+        Err(ResolveError::UnknownNames(more)) => {
+            unknown.extend(more);
+            None
         }
+        Err(err) if unknown.is_empty() => return Err(err),
+        Err(_) => None,
     };
+    names_error(unknown)?;
+    let nightly = nightly.map(|(date, why)| {
+        reasons.push(why);
+        date
+    });
     Ok(Resolution {
         toolchains: Toolchains {
             stable: Some(stable),
             nightly,
         },
         reasons,
+    })
+}
+
+/// The nightly to lock and why, if one is requested.
+fn resolve_nightly(
+    request: &Request,
+    stable: &str,
+) -> Result<Option<(String, String)>, ResolveError> {
+    Ok(match &request.nightly {
+        None => None,
+        Some(n) if n.date == "auto" => Some(resolve_auto_nightly(request, stable)?),
+        Some(n) => {
+            let date = resolve_exact_nightly(request, &n.date)?;
+            let why = format!("nightly {date}: as nightly.date says");
+            Some((date, why))
+        }
     })
 }
 
@@ -181,22 +203,23 @@ fn resolve_exact_nightly(request: &Request, date: &str) -> Result<String, Resolv
     let nightly = request.nightly.as_ref().expect("a nightly was requested");
     let info = info(request, Channel::Nightly, date)?;
     let name = format!("nightly {date}");
-    check_names(
+    let mut unknown = unknown_names(
         NameKind::Component,
         "nightly.components",
         &name,
         &nightly.components,
         &info.components,
         None,
-    )?;
-    check_names(
+    );
+    unknown.extend(unknown_names(
         NameKind::Target,
         "nightly.targets",
         &name,
         &nightly.targets,
         &info.targets,
         None,
-    )?;
+    ));
+    names_error(unknown)?;
     Ok(date.to_owned())
 }
 
@@ -289,22 +312,23 @@ fn check_candidate_names(
         all.dedup();
         all
     };
-    check_names(
+    let mut unknown = unknown_names(
         NameKind::Component,
         "nightly.components",
         &any,
         &nightly.components,
         &union(|i| &i.components),
         None,
-    )?;
-    check_names(
+    );
+    unknown.extend(unknown_names(
         NameKind::Target,
         "nightly.targets",
         &any,
         &nightly.targets,
         &union(|i| &i.targets),
         None,
-    )
+    ));
+    names_error(unknown)
 }
 
 /// The requested targets, then components, that `info` lacks.
@@ -317,31 +341,44 @@ fn missing_from(nightly: &NightlyRequest, info: &ToolchainInfo) -> Vec<String> {
     targets.chain(components).cloned().collect()
 }
 
-/// Every requested name must be in `valid`; else an error with the closest
-/// valid name.
-fn check_names(
+/// Every requested name that is not in `valid`, each with the closest valid
+/// name.
+fn unknown_names(
     kind: NameKind,
     field: &str,
     toolchain: &str,
     requested: &[String],
     valid: &[String],
     version: Option<&str>,
-) -> Result<(), ResolveError> {
-    let Some(name) = requested.iter().find(|n| !valid.contains(n)) else {
-        return Ok(());
-    };
-    let (suggestion, note) = suggest(name, valid, version);
-    let mut valid = valid.to_vec();
-    valid.sort();
-    Err(ResolveError::UnknownName(Box::new(UnknownName {
-        kind,
-        field: field.into(),
-        name: name.clone(),
-        toolchain: toolchain.into(),
-        valid,
-        suggestion,
-        note,
-    })))
+) -> Vec<UnknownName> {
+    let mut sorted = valid.to_vec();
+    sorted.sort();
+    requested
+        .iter()
+        .filter(|n| !valid.contains(n))
+        .map(|name| {
+            let (suggestion, note) = suggest(name, valid, version);
+            UnknownName {
+                kind,
+                field: field.into(),
+                name: name.clone(),
+                toolchain: toolchain.into(),
+                valid: sorted.clone(),
+                suggestion,
+                note,
+            }
+        })
+        .collect()
+}
+
+/// No unknown name: fine; one: [`ResolveError::UnknownName`]; more: all of
+/// them in [`ResolveError::UnknownNames`].
+fn names_error(mut unknown: Vec<UnknownName>) -> Result<(), ResolveError> {
+    match unknown.len() {
+        0 => Ok(()),
+        1 => Err(ResolveError::UnknownName(Box::new(unknown.remove(0)))),
+        _ => Err(ResolveError::UnknownNames(unknown)),
+    }
 }
 
 /// The closest valid name, if one is close enough to be a typo; and for

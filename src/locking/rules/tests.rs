@@ -258,6 +258,30 @@ fn typos_get_a_did_you_mean() {
 }
 
 #[test]
+fn every_typo_is_reported_at_once() {
+    let mut r = request(
+        "stable",
+        Some(("auto", &["rust-scr"], &["wasm32-unknown-unknwon"])),
+    );
+    r.rust.components = vec!["clipy".into(), "cargo".into(), "zzz".into()];
+    r.rust.targets = vec!["x86_64-unknown-linux-gnux".into()];
+    let err = resolve_toolchains(&r).unwrap_err();
+    let text = err.to_string();
+    for part in [
+        "asks for 5 names",
+        "rust.components: `clipy` is not a component of stable 1.95.0 (did you mean `clippy`?)",
+        "rust.components: `zzz` is not a component",
+        "rust.targets: `x86_64-unknown-linux-gnux` is not a target",
+        "nightly.components: `rust-scr`",
+        "nightly.targets: `wasm32-unknown-unknwon` is not a target of any nightly before",
+        "(did you mean `wasm32-unknown-unknown`?)",
+    ] {
+        assert!(text.contains(part), "no `{part}` in:\n{text}");
+    }
+    assert!(err.hint().contains("fix every name"), "{}", err.hint());
+}
+
+#[test]
 fn llvm_tools_short_name_depends_on_the_version() {
     let old = ["llvm-tools-preview".to_string(), "rustc".into()];
     let (s, note) = suggest("llvm-tools", &old, Some("1.66.1"));
