@@ -17,7 +17,7 @@ use crate::project::fsutil::StateLock;
 use crate::project::state::{FailedRecord, FreshStamp};
 use crate::project::Project;
 use crate::shell::direnv::STAMP_MARGIN;
-use crate::trust::{self, record::Fingerprint, TrustError};
+use crate::trust::{self, TrustError};
 
 pub struct Activation {
     pub env: CachedEnv,
@@ -89,8 +89,7 @@ pub fn activate(
         }
     }
     // The slow path, where crate-env would evaluate: only an approved state.
-    let current = trust::fingerprint(project)?;
-    if let Err(err) = trust::gate(ctx.settings, project, &current) {
+    if let Err(err) = gate(ctx, project)? {
         return untrusted(cached, err);
     }
     let failed = FailedRecord::read(&project.state_dir()).filter(|r| Some(&r.key) == key.as_ref());
@@ -108,7 +107,22 @@ pub fn activate(
         );
         return last_good(cached, why);
     }
-    materialise(ctx, project, key, cached, &current)
+    materialise(ctx, project, key, cached)
+}
+
+/// Whether the current inputs may be evaluated. A refusal is checked once
+/// more after any crate-env that holds the state lock is done: it may be
+/// re-locking an approved state right now (and moves the record with it).
+fn gate(ctx: &Context<'_>, project: &Project) -> Result<Result<(), TrustError>> {
+    if trust::gate(ctx.settings, project, &trust::fingerprint(project)?).is_ok() {
+        return Ok(Ok(()));
+    }
+    let _state = ctx.state_lock(project)?;
+    Ok(trust::gate(
+        ctx.settings,
+        project,
+        &trust::fingerprint(project)?,
+    ))
 }
 
 /// The last good environment, with why the current inputs were not
@@ -143,7 +157,6 @@ fn materialise(
     project: &Project,
     key: Option<String>,
     cached: Option<CachedEnv>,
-    approved: &Fingerprint,
 ) -> Result<Activation> {
     let state_dir = project.state_dir();
     ctx.ui.info(format!(
@@ -155,10 +168,6 @@ fn materialise(
             if FailedRecord::path(&state_dir).exists() {
                 let _state = ctx.state_lock(project)?;
                 FailedRecord::clear(&state_dir)?;
-            }
-            if let Err(err) = trust::follow_relock(ctx.settings, project, approved) {
-                ctx.ui
-                    .warn(format!("crate-env: {}", render_summary(&err.into(), false)));
             }
             return Ok(Activation::fresh(outcome.env));
         }

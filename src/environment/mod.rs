@@ -15,7 +15,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::{Context as _, Result};
 
 use crate::cli::context::Context;
-use crate::cli::errors::error_with_hint;
+use crate::cli::errors::{error_with_hint, render_summary};
 use crate::locking::resolve_lock;
 use crate::nix::library::lib_hash;
 use crate::nix::Nix;
@@ -24,6 +24,7 @@ use crate::project::lockfile::{
     freshness, toolchain_summary, write_if_changed, Freshness, MISSING_LOCK, STALE_LOCK,
 };
 use crate::project::Project;
+use crate::trust;
 
 /// What may happen to crate-env.lock on the way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,7 +143,15 @@ fn fresh_lock_text(
     };
     let relocked = resolve_lock(ctx, project, nix, lock.inputs.clone())
         .context("cannot update crate-env.lock for the changed crate-env.nix")?;
+    // The re-lock is crate-env's own write: an approved state stays approved.
+    // Done before the state lock is released, so a proxy waiting on it never
+    // sees the new lock without the record that covers it.
+    let before = trust::fingerprint(project)?;
     write_if_changed(project, &relocked, Some(&lock))?;
+    if let Err(err) = trust::follow_relock(ctx.settings, project, &before) {
+        ctx.ui
+            .warn(format!("crate-env: {}", render_summary(&err.into(), false)));
+    }
     ctx.ui.info(format!(
         "updated crate-env.lock for the changed crate-env.nix ({})",
         toolchain_summary(&relocked.toolchains)
