@@ -20,7 +20,7 @@ use crate::cli::context::Context;
 use crate::environment::{ensure, RelockPolicy};
 use crate::locking::expected_toolchain;
 use crate::project::env_cache::CachedEnv;
-use crate::project::lockfile::{freshness, Freshness, Lockfile, MISSING_LOCK};
+use crate::project::lockfile::{freshness, stale_lock_message, Freshness, Lockfile, MISSING_LOCK};
 use crate::project::toolchain_file::ToolchainFile;
 use crate::project::Project;
 
@@ -71,18 +71,30 @@ fn lock_check(checks: &mut Vec<Check>, project: &Project) -> Result<(Option<Lock
             ));
             (None, false)
         }
-        Freshness::Stale { lock, stamp } => {
+        Freshness::Stale {
+            lock,
+            locked,
+            stamp,
+        } => {
+            let was = match &locked {
+                Some(locked) => format!(
+                    "it was locked from {} {}",
+                    locked.files.join(", "),
+                    short_hash(&locked.hash)
+                ),
+                None => format!("member {} is not in it", project.member),
+            };
             checks.push(Check::problem(
                 "lock",
                 format!(
-                    "crate-env.lock is stale: it was locked from {} {}, crate-env.nix is now {}",
-                    lock.config.files.join(", "),
-                    short_hash(&lock.config.hash),
+                    "{}: {was}, {} is now {}",
+                    stale_lock_message(project),
+                    stamp.files.join(", "),
                     short_hash(&stamp.hash)
                 ),
                 "run `crate-env lock` and commit crate-env.lock",
             ));
-            (Some(lock), false)
+            (lock.view(&project.member).or(Some(lock)), false)
         }
         Freshness::Fresh { lock, .. } => {
             checks.push(Check::ok(

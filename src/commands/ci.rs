@@ -41,13 +41,13 @@ pub fn run(ctx: &Context<'_>, args: &CiArgs) -> Result<ExitCode> {
     let caller_path = std::env::var("PATH").ok();
     match emit {
         Emit::Github => {
-            let vars = activation_vars(&env, &project.root, None);
+            let vars = activation_vars(&env, &project, None);
             emit_github(&vars).exit_with(ExitCode::USAGE)?;
             ctx.ui
                 .info("exported the environment to $GITHUB_PATH and $GITHUB_ENV");
         }
         Emit::Gitlab => {
-            let vars = activation_vars(&env, &project.root, caller_path.as_deref());
+            let vars = activation_vars(&env, &project, caller_path.as_deref());
             let skipped = emit_dotenv(&args.dotenv, &vars).exit_with(ExitCode::USAGE)?;
             for name in skipped {
                 ctx.ui.warn(format!(
@@ -61,7 +61,7 @@ pub fn run(ctx: &Context<'_>, args: &CiArgs) -> Result<ExitCode> {
             ));
         }
         Emit::Shell => {
-            let vars = activation_vars(&env, &project.root, caller_path.as_deref());
+            let vars = activation_vars(&env, &project, caller_path.as_deref());
             let text = render(&vars, Format::Bash).exit_with(ExitCode::USAGE)?;
             print_data(&text)?;
         }

@@ -21,9 +21,10 @@ use crate::nix::library::lib_hash;
 use crate::nix::Nix;
 use crate::project::env_cache::{cache_key, parse_store_env, CachedEnv, KeyInputs, StoreEnv};
 use crate::project::lockfile::{
-    freshness, toolchain_summary, write_if_changed, Freshness, MISSING_LOCK, STALE_LOCK,
+    freshness, stale_lock_message, toolchain_summary, write_if_changed, Freshness, Lockfile,
+    MISSING_LOCK,
 };
-use crate::project::Project;
+use crate::project::{registry, Project, GC_ROOTS};
 
 /// What may happen to crate-env.lock on the way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +47,7 @@ pub struct Materialised {
 /// starts no Nix process.
 pub fn ensure(ctx: &Context<'_>, project: &Project, policy: RelockPolicy) -> Result<Materialised> {
     let outcome = ensure_env(ctx, project, policy)?;
+    registry::mark_activated(&project.state_dir());
     // Proxies in .crate-env/bin follow the environment (no Nix involved).
     proxies::sync(ctx, project, &outcome.env)?;
     Ok(outcome)
@@ -95,11 +97,12 @@ fn cache_hit(ctx: &Context<'_>, project: &Project) -> Result<Option<CachedEnv>> 
     Ok(cached.filter(|env| env.is_fresh(&key)))
 }
 
-/// The cache key for the project's files as they are now (the lock, every
-/// crate-env.nix, the embedded library, the system); `None` without a lock.
+/// The cache key for the member's files as they are now (its view of the
+/// lock, every crate-env.nix involved, the embedded library, the system);
+/// `None` without a lock.
 pub fn current_key(project: &Project, system: &str) -> Result<Option<String>, std::io::Error> {
     let lock_bytes = match fs_err::read(project.lock_file()) {
-        Ok(bytes) => bytes,
+        Ok(bytes) => lock_view_bytes(project, bytes),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e),
     };
@@ -116,8 +119,23 @@ pub fn current_key(project: &Project, system: &str) -> Result<Option<String>, st
     })))
 }
 
-/// The text of a lock that is fresh for crate-env.nix, re-locking first if
-/// the policy allows. The caller holds the state lock.
+/// The member's view of the lock ([`Lockfile::view`]): other members'
+/// entries are not part of its key. A lock that does not parse, or lacks
+/// the member, is hashed as it is (a miss, and the build says why).
+fn lock_view_bytes(project: &Project, bytes: Vec<u8>) -> Vec<u8> {
+    let view = std::str::from_utf8(&bytes)
+        .ok()
+        .and_then(|text| Lockfile::parse(text, &project.lock_file()).ok())
+        .and_then(|lock| lock.view(&project.member));
+    match view {
+        Some(view) => view.to_text().into_bytes(),
+        None => bytes,
+    }
+}
+
+/// The text of the member's view of a lock that is fresh for its
+/// crate-env.nix files, re-locking the member first if the policy allows
+/// (other members' entries stay as they are). The caller holds the state lock.
 fn fresh_lock_text(
     ctx: &Context<'_>,
     project: &Project,
@@ -134,7 +152,7 @@ fn fresh_lock_text(
         }
         Freshness::Stale { .. } if policy == RelockPolicy::Frozen => {
             return Err(error_with_hint(
-                STALE_LOCK,
+                stale_lock_message(project),
                 "run `crate-env lock` (--frozen never changes the lock)",
             ))
         }
@@ -142,9 +160,16 @@ fn fresh_lock_text(
     };
     let relocked = resolve_lock(ctx, project, nix, lock.inputs.clone())
         .context("cannot update crate-env.lock for the changed crate-env.nix")?;
-    write_if_changed(project, &relocked, Some(&lock))?;
+    let mut whole = lock.clone();
+    whole.set_member(&project.member, &relocked);
+    write_if_changed(project, &whole, Some(&lock))?;
+    let whose = if project.is_root() {
+        String::new()
+    } else {
+        format!(" of member {}", project.member)
+    };
     ctx.ui.info(format!(
-        "updated crate-env.lock for the changed crate-env.nix ({})",
+        "updated crate-env.lock for the changed crate-env.nix{whose} ({})",
         toolchain_summary(&relocked.toolchains)
     ));
     Ok(relocked.to_text())
@@ -164,6 +189,7 @@ fn build(
     // the next run see a different key instead of a wrongly fresh cache.
     let key =
         current_key(project, &ctx.settings.system.value)?.context("crate-env.lock disappeared")?;
+    retire_current(project, nix, &key)?;
     let out = library
         .build(nix, "env", lock_text, &project.gcroot("env"))
         .context("cannot build the environment")?;
@@ -177,7 +203,50 @@ fn build(
         materialised: unix_now(),
     };
     cached.write(&project.env_cache())?;
+    // The generation now in use is no longer a past one.
+    remove_dir_if_present(&generation_dir(project, &cached.key))?;
+    if let Some(state_home) = &ctx.settings.state_home.value {
+        registry::register(state_home, &project.root, cached.materialised)?;
+    }
     Ok(cached)
+}
+
+/// `.crate-env/…/generations/<first 16 hex of the key>`.
+pub fn generation_dir(project: &Project, key: &str) -> PathBuf {
+    project.generations_dir().join(&key[..key.len().min(16)])
+}
+
+/// Before another environment replaces the one in use, its roots are
+/// registered again under `generations/<key>` (with its env.json), so that
+/// `nix-collect-garbage` keeps it until `crate-env gc` drops it (docs/gc.md).
+fn retire_current(project: &Project, nix: &Nix<'_>, new_key: &str) -> Result<()> {
+    let Some(old) = CachedEnv::read(&project.env_cache()).ok().flatten() else {
+        return Ok(());
+    };
+    if old.key == new_key {
+        return Ok(());
+    }
+    let dir = generation_dir(project, &old.key);
+    fs_err::create_dir_all(&dir)?;
+    for name in GC_ROOTS {
+        let Ok(target) = std::fs::read_link(project.gcroot(name)) else {
+            continue;
+        };
+        if target.exists() {
+            nix.add_root(&target, &dir.join(name)).with_context(|| {
+                format!("cannot keep the previous environment in {}", dir.display())
+            })?;
+        }
+    }
+    old.write(&dir.join("env.json"))?;
+    Ok(())
+}
+
+fn remove_dir_if_present(dir: &std::path::Path) -> Result<()> {
+    match fs_err::remove_dir_all(dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
+        _ => Ok(()),
+    }
 }
 
 /// Roots for the parts `status` shows; `env` alone already keeps everything.
