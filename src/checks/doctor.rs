@@ -26,7 +26,41 @@ use crate::project::Project;
 
 const REBUILD: &str = "run `crate-env materialise` to rebuild the environment";
 
-/// See the module docs.
+/// Every check of the workspace `project` is in: the root's (below), then
+/// each member's lock and environment checks, labelled with the member.
+pub fn collect_workspace(ctx: &Context<'_>, project: &Project) -> Result<Vec<Check>> {
+    let mut checks = Vec::new();
+    for env in project.workspace() {
+        if env.is_root() {
+            checks.extend(collect(ctx, &env)?);
+            continue;
+        }
+        let found = collect_member(ctx, &env)
+            .with_context(|| format!("cannot check member {}", env.member))?;
+        checks.extend(found.into_iter().map(|c| c.in_member(&env.member)));
+    }
+    Ok(checks)
+}
+
+/// A member's own checks: its lock entry and its environment (the Cargo
+/// files and rust-toolchain.toml are the root's).
+fn collect_member(ctx: &Context<'_>, project: &Project) -> Result<Vec<Check>> {
+    let mut checks = Vec::new();
+    let (lock, fresh) = lock_check(&mut checks, project)?;
+    match lock.as_ref().filter(|_| fresh) {
+        Some(lock) => {
+            let env = ensure(ctx, project, RelockPolicy::Frozen)?.env;
+            environment_checks(&mut checks, lock, &env, &project.root);
+        }
+        None => checks.push(Check::skipped(
+            "environment",
+            "rustc, nightly, llvm and wasm-bindgen not checked: the lock is not fresh",
+        )),
+    }
+    Ok(checks)
+}
+
+/// The root's checks; see the module docs.
 pub fn collect(ctx: &Context<'_>, project: &Project) -> Result<Vec<Check>> {
     let mut checks = Vec::new();
     let (lock, fresh) = lock_check(&mut checks, project)?;

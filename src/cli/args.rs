@@ -63,6 +63,21 @@ pub enum Command {
     /// Share the environment through a Nix binary cache
     #[command(subcommand)]
     Cache(CacheCommand),
+    /// Remove GC roots the current lock and config no longer use
+    Gc(GcArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GcArgs {
+    /// Every project crate-env materialised on this machine (the registry in the user state dir)
+    #[arg(long)]
+    pub all_projects: bool,
+    /// With --all-projects: also drop every root of projects not activated for DAYS days
+    #[arg(long, value_name = "DAYS", requires = "all_projects")]
+    pub older_than: Option<u64>,
+    /// Only print what would be removed
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -142,6 +157,9 @@ pub struct MaterialiseArgs {
     /// Never touch crate-env.lock: fail if it is missing or stale
     #[arg(long)]
     pub frozen: bool,
+    /// Every workspace member's environment, not only the current directory's
+    #[arg(long)]
+    pub all: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -9,6 +9,7 @@ mod direnv;
 mod doctor;
 mod env;
 mod exec;
+mod gc;
 mod init;
 mod lock;
 mod materialise;
@@ -40,5 +41,6 @@ pub fn dispatch(command: Command, settings: &Settings, ui: &Ui) -> Result<ExitCo
         Command::Ci(args) => ci::run(&ctx, &args),
         Command::ToolchainFile(args) => toolchain_file::run(&ctx, &args),
         Command::Cache(CacheCommand::Push(args)) => cache::push(&ctx, &args),
+        Command::Gc(args) => gc::run(&ctx, &args),
     }
 }

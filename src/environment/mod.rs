@@ -22,7 +22,7 @@ use crate::nix::Nix;
 use crate::project::env_cache::{cache_key, parse_store_env, CachedEnv, KeyInputs, StoreEnv};
 use crate::project::lockfile::{
     freshness, stale_lock_message, toolchain_summary, write_if_changed, Freshness, Lockfile,
-    MISSING_LOCK,
+    Toolchains, MISSING_LOCK,
 };
 use crate::project::{registry, Project, GC_ROOTS};
 
@@ -84,6 +84,45 @@ pub fn ensure_or_last_good(
     match CachedEnv::read(&project.env_cache()) {
         Ok(Some(last_good)) => Ok((last_good, Some(err))),
         _ => Err(err),
+    }
+}
+
+/// One environment of a workspace as `status` shows it: files only, no Nix.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EnvState {
+    /// The member's path; `""` for the root.
+    pub member: String,
+    pub config_files: Vec<PathBuf>,
+    /// What the lock pins for it (`None`: no lock, or no entry).
+    pub toolchains: Option<Toolchains>,
+    /// The lock's entry matches its crate-env.nix files (`None`: no readable lock).
+    pub lock_fresh: Option<bool>,
+    /// Unix time of the build of its cached environment, if any.
+    pub materialised: Option<u64>,
+    /// The cached environment is for the current inputs (a cache hit).
+    pub fresh: bool,
+}
+
+/// See [`EnvState`].
+pub fn env_state(project: &Project, system: &str) -> EnvState {
+    let (toolchains, lock_fresh) = match freshness(project) {
+        Ok(Freshness::Fresh { lock, .. }) => (Some(lock.toolchains), Some(true)),
+        Ok(Freshness::Stale { lock, .. }) => (
+            lock.view(&project.member).map(|v| v.toolchains),
+            Some(false),
+        ),
+        Ok(Freshness::Missing) | Err(_) => (None, None),
+    };
+    let cached = CachedEnv::read(&project.env_cache()).ok().flatten();
+    let key = current_key(project, system).ok().flatten();
+    EnvState {
+        member: project.member.clone(),
+        config_files: project.config_files(),
+        toolchains,
+        lock_fresh,
+        materialised: cached.as_ref().map(|c| c.materialised),
+        fresh: matches!((&cached, &key), (Some(c), Some(k)) if c.is_fresh(k)),
     }
 }
 
