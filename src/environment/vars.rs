@@ -86,6 +86,7 @@ fn join_path(env_path: &str, caller_path: &str) -> String {
 mod tests {
     use super::*;
     use crate::project::env_cache::parse_store_env;
+    use std::path::Path;
 
     fn env() -> CachedEnv {
         let text = r#"{"vars":{"CC":"gcc","PATH":"/nix/store/a/bin:/nix/store/b/bin"},"stable":"/","sources":{"nixpkgs":"/n","rust-overlay":"/r"}}"#;
