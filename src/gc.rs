@@ -1,4 +1,4 @@
-//! Garbage collection of crate-env's own GC roots (docs/gc.md): which roots
+//! Garbage collection of crate-env's own GC roots (docs/workspaces.md#garbage-collection): which roots
 //! of a project the current lock and config no longer use, which registered
 //! projects are gone or untouched, how much the store can free once they are
 //! dropped, and dropping them. Never deletes a store path: that stays

@@ -158,6 +158,11 @@ fn gc_drops_stale_generations_then_gone_and_untouched_projects() {
     assert_eq!(stdout(&out), listed);
     assert_eq!(std::fs::read_dir(&gens).unwrap().count(), 0);
     eprintln!("gc: {}", stderr(&out));
+    // A comment changes the key, not the environment: nothing to drop later.
+    let same = format!("{}\n  env.GEN = \"3 {tag}\"; # a comment", channel_line());
+    write_member(&p, &same);
+    in_wasm(&p, &["materialise"]);
+    assert_eq!(stdout(&p.run(&["gc", "--dry-run"])), "");
     environments_still_work_without_nix(&mut p, &generations);
     all_projects(&p, &shared);
 }

@@ -228,7 +228,7 @@ fn build(
     // the next run see a different key instead of a wrongly fresh cache.
     let key =
         current_key(project, &ctx.settings.system.value)?.context("crate-env.lock disappeared")?;
-    retire_current(project, nix, &key)?;
+    let retired = retire_current(project, nix, &key)?;
     let out = library
         .build(nix, "env", lock_text, &project.gcroot("env"))
         .context("cannot build the environment")?;
@@ -242,8 +242,12 @@ fn build(
         materialised: unix_now(),
     };
     cached.write(&project.env_cache())?;
-    // The generation now in use is no longer a past one.
+    // The generation now in use is no longer a past one; nor is one whose
+    // environment is the very same store path (an edit of a comment).
     remove_dir_if_present(&generation_dir(project, &cached.key))?;
+    if let Some(retired) = retired.filter(|d| fs_err::read_link(d.join("env")).ok() == Some(out)) {
+        remove_dir_if_present(&retired)?;
+    }
     if let Some(state_home) = &ctx.settings.state_home.value {
         registry::register(state_home, &project.root, cached.materialised)?;
     }
@@ -257,13 +261,14 @@ pub fn generation_dir(project: &Project, key: &str) -> PathBuf {
 
 /// Before another environment replaces the one in use, its roots are
 /// registered again under `generations/<key>` (with its env.json), so that
-/// `nix-collect-garbage` keeps it until `crate-env gc` drops it (docs/gc.md).
-fn retire_current(project: &Project, nix: &Nix<'_>, new_key: &str) -> Result<()> {
+/// `nix-collect-garbage` keeps it until `crate-env gc` drops it
+/// (docs/workspaces.md#generations). Returns the generation's directory.
+fn retire_current(project: &Project, nix: &Nix<'_>, new_key: &str) -> Result<Option<PathBuf>> {
     let Some(old) = CachedEnv::read(&project.env_cache()).ok().flatten() else {
-        return Ok(());
+        return Ok(None);
     };
     if old.key == new_key {
-        return Ok(());
+        return Ok(None);
     }
     let dir = generation_dir(project, &old.key);
     fs_err::create_dir_all(&dir)?;
@@ -278,7 +283,7 @@ fn retire_current(project: &Project, nix: &Nix<'_>, new_key: &str) -> Result<()>
         }
     }
     old.write(&dir.join("env.json"))?;
-    Ok(())
+    Ok(Some(dir))
 }
 
 fn remove_dir_if_present(dir: &std::path::Path) -> Result<()> {

@@ -135,7 +135,7 @@ impl Project {
         self.env_dir().join("gcroots")
     }
 
-    /// Roots of environments this one used before (docs/gc.md), one
+    /// Roots of environments this one used before (docs/workspaces.md#garbage-collection), one
     /// directory per cache key prefix.
     pub fn generations_dir(&self) -> PathBuf {
         self.env_dir().join("generations")

@@ -2,7 +2,7 @@
 //! (`<state dir>/projects/<id>.json`, one file per workspace root), which
 //! `crate-env gc --all-projects` works through, and the activation stamp
 //! `.crate-env/activated` (its mtime: the last materialise, proxy call or
-//! direnv load). See docs/gc.md.
+//! direnv load). See docs/workspaces.md#garbage-collection.
 
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
