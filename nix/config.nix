@@ -37,16 +37,24 @@ let
         value = result;
       };
 
-  # A member's crate-env.nix overrides its parent's field by field: packages and
-  # env merge (child wins on a name), every other field is replaced.
+  # A member's crate-env.nix overrides its parent's field by field: packages
+  # append; env and builds merge by name (the child wins on a name); every
+  # other field is replaced. `builds` merges whenever either file has it, so
+  # the rule holds for any attribute-set field listed in mergedByName.
+  mergedByName = [
+    "env"
+    "builds"
+  ];
   mergeConfigs =
     parent: child:
     parent
     // child
     // {
       packages = (parent.packages or [ ]) ++ (child.packages or [ ]);
-      env = (parent.env or { }) // (child.env or { });
-    };
+    }
+    // lib.genAttrs (builtins.filter (n: parent ? ${n} || child ? ${n}) mergedByName) (
+      n: (parent.${n} or { }) // (child.${n} or { })
+    );
 
   calls = map callConfig (builtins.fromJSON configFiles);
   config = builtins.foldl' mergeConfigs { } (map (c: c.value) calls);

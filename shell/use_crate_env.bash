@@ -1,6 +1,6 @@
 # use_crate_env [DIR]: direnv integration of crate-env.
 # Written by `crate-env direnv` (--install puts it in direnv's lib dir); in
-# .envrc: `use crate_env`. See docs/activation.md.
+# .envrc: `use crate_env`. See docs/activation.md and docs/workspaces.md.
 #
 # A cache hit starts no process. `crate-env direnv export` leaves the
 # environment in .crate-env/direnv.bash, stamped with the time it read the
@@ -24,8 +24,29 @@ use_crate_env() {
     fi
     __ce_dir=${__ce_dir%/*}
   done
-  local __ce_root=${__ce_dir:-/}
-  local __ce_state=$__ce_dir/.crate-env/direnv.bash __ce_fresh= __ce_file __ce_i __ce_stamp
+  # The workspace root: the outermost crate-env.nix above, unless one with a
+  # crate-env.lock next to it comes first. A member's state is the root's
+  # .crate-env/members/<path, % and / escaped>/ (docs/workspaces.md).
+  local __ce_where=${__ce_dir:-/} __ce_top=$__ce_dir __ce_up=$__ce_dir __ce_member
+  if [[ ! -f $__ce_dir/crate-env.lock ]]; then
+    while [[ -n $__ce_up ]]; do
+      __ce_up=${__ce_up%/*}
+      if [[ -f $__ce_up/crate-env.nix ]]; then
+        __ce_top=$__ce_up
+        [[ -f $__ce_up/crate-env.lock ]] && break
+      fi
+    done
+  fi
+  local __ce_state=$__ce_top/.crate-env
+  __ce_member=${__ce_dir#"$__ce_top"}
+  __ce_member=${__ce_member#/}
+  if [[ -n $__ce_member ]]; then
+    __ce_member=${__ce_member//%/%25}
+    __ce_state=$__ce_state/members/${__ce_member//\//%2F}
+  fi
+  : 2>/dev/null >|"$__ce_top/.crate-env/activated" # the last activation (gc)
+  __ce_state=$__ce_state/direnv.bash
+  local __ce_fresh= __ce_file __ce_i __ce_stamp
   # Set by the state file (see `crate-env direnv export`).
   local __crate_env_state= __crate_env_watches_in=
   local -a __crate_env_files=() __crate_env_stamps=() __crate_env_requires=()
@@ -51,12 +72,12 @@ use_crate_env() {
   fi
   local __ce_exe=@CRATE_ENV_EXE@ __ce_out __ce_status=0
   [[ -x $__ce_exe ]] || __ce_exe=crate-env
-  __ce_out=$("$__ce_exe" -C "$__ce_root" direnv export --direnv "${direnv:-direnv}") ||
+  __ce_out=$("$__ce_exe" -C "$__ce_where" direnv export --direnv "${direnv:-direnv}") ||
     __ce_status=$?
   # On failure the output holds only the watches (see above).
   eval "$__ce_out"
   if ((__ce_status)); then
-    log_error "crate-env: no environment for $__ce_root (see the error above; an edit of crate-env.nix or \`direnv reload\` tries again)"
+    log_error "crate-env: no environment for $__ce_where (see the error above; an edit of crate-env.nix or \`direnv reload\` tries again)"
     return 1
   fi
 }

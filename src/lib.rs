@@ -11,6 +11,7 @@ mod checks;
 mod cli;
 mod commands;
 mod environment;
+mod gc;
 mod inputs;
 mod locking;
 mod nix;

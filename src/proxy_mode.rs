@@ -21,23 +21,23 @@ use crate::environment::proxies::{
     find_binary, find_project, select_toolchain, ProxyError, Toolchain, STALE_VAR, TOOLCHAIN_VAR,
 };
 use crate::environment::vars::{activation_vars, exec_in, ROOT_VAR};
-use crate::project::Project;
+use crate::project::{registry, Project};
 
 pub fn run(name: &str, mut args: Vec<OsString>) -> Result<ExitCode> {
     let inherited = std::env::var_os(TOOLCHAIN_VAR);
     let (toolchain, chosen) =
         select_toolchain(&mut args, inherited.as_deref()).map_err(with_hint)?;
     let cwd = std::env::current_dir().context("cannot determine the current directory")?;
-    let root =
+    let project =
         find_project(name, &cwd, std::env::var_os(ROOT_VAR).as_deref()).map_err(with_hint)?;
-    let project = Project::new(root);
+    registry::mark_activated(&project.state_dir());
     // The common case needs neither settings nor output: `.crate-env/fresh`
     // vouches for the cache.
     // Inside this project's environment already (direnv, `env enter`, `exec`,
     // or cargo started by a proxy): the caller's variables are the user's
     // (`CC=clang cargo build`, `unset PKG_CONFIG_PATH`), so only the binary is
     // chosen here. Anywhere else (an editor, a git hook), the whole environment.
-    let inside = std::env::var_os(ROOT_VAR).is_some_and(|r| Path::new(&r) == project.root);
+    let inside = std::env::var_os(ROOT_VAR).is_some_and(|r| Path::new(&r) == project.dir());
     let activation = match stamped_fresh(&project) {
         Some(env) => Activation::fresh(env),
         None => activate_slowly(&project, inside)?,
@@ -46,7 +46,7 @@ pub fn run(name: &str, mut args: Vec<OsString>) -> Result<ExitCode> {
         Vec::new()
     } else {
         let caller_path = std::env::var("PATH").ok().filter(|p| !p.is_empty());
-        activation_vars(&activation.env, &project.root, caller_path.as_deref())
+        activation_vars(&activation.env, &project, caller_path.as_deref())
     };
     if activation.stale.is_some() {
         vars.push((STALE_VAR.to_owned(), "1".to_owned()));
@@ -64,7 +64,7 @@ pub fn run(name: &str, mut args: Vec<OsString>) -> Result<ExitCode> {
 /// `CRATE_ENV_OFFLINE=1`), and warns on stderr when the result is stale.
 fn activate_slowly(project: &Project, inside: bool) -> Result<Activation> {
     let global = GlobalArgs {
-        directory: Some(project.root.clone()),
+        directory: Some(project.dir()),
         ..GlobalArgs::default()
     };
     let settings = Settings::resolve(&global, &ProcessEnv)?;

@@ -55,7 +55,7 @@ pub fn approve(ctx: &Context<'_>, project: &Project) {
 /// there are any.
 pub fn report_checks(ctx: &Context<'_>, checks: &[Check]) -> Result<()> {
     for check in checks {
-        let line = format!("{:<20} {}", check.name, check.message);
+        let line = format!("{:<20} {}", check.label(), check.message);
         match check.status {
             Status::Ok => ctx.ui.ok(line),
             Status::Skipped => ctx.ui.skipped(line),
@@ -65,10 +65,10 @@ pub fn report_checks(ctx: &Context<'_>, checks: &[Check]) -> Result<()> {
             }
         }
     }
-    let problems: Vec<&str> = checks
+    let problems: Vec<String> = checks
         .iter()
         .filter(|c| c.is_problem())
-        .map(|c| c.name)
+        .map(Check::label)
         .collect();
     if problems.is_empty() {
         return Ok(());

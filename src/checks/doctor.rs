@@ -20,13 +20,47 @@ use crate::cli::context::Context;
 use crate::environment::{ensure, RelockPolicy};
 use crate::locking::expected_toolchain;
 use crate::project::env_cache::CachedEnv;
-use crate::project::lockfile::{freshness, Freshness, Lockfile, MISSING_LOCK};
+use crate::project::lockfile::{freshness, stale_lock_message, Freshness, Lockfile, MISSING_LOCK};
 use crate::project::toolchain_file::ToolchainFile;
 use crate::project::Project;
 
 const REBUILD: &str = "run `crate-env materialise` to rebuild the environment";
 
-/// See the module docs.
+/// Every check of the workspace `project` is in: the root's (below), then
+/// each member's lock and environment checks, labelled with the member.
+pub fn collect_workspace(ctx: &Context<'_>, project: &Project) -> Result<Vec<Check>> {
+    let mut checks = Vec::new();
+    for env in project.workspace() {
+        if env.is_root() {
+            checks.extend(collect(ctx, &env)?);
+            continue;
+        }
+        let found = collect_member(ctx, &env)
+            .with_context(|| format!("cannot check member {}", env.member))?;
+        checks.extend(found.into_iter().map(|c| c.in_member(&env.member)));
+    }
+    Ok(checks)
+}
+
+/// A member's own checks: its lock entry and its environment (the Cargo
+/// files and rust-toolchain.toml are the root's).
+fn collect_member(ctx: &Context<'_>, project: &Project) -> Result<Vec<Check>> {
+    let mut checks = Vec::new();
+    let (lock, fresh) = lock_check(&mut checks, project)?;
+    match lock.as_ref().filter(|_| fresh) {
+        Some(lock) => {
+            let env = ensure(ctx, project, RelockPolicy::Frozen)?.env;
+            environment_checks(&mut checks, lock, &env, &project.root);
+        }
+        None => checks.push(Check::skipped(
+            "environment",
+            "rustc, nightly, llvm and wasm-bindgen not checked: the lock is not fresh",
+        )),
+    }
+    Ok(checks)
+}
+
+/// The root's checks; see the module docs.
 pub fn collect(ctx: &Context<'_>, project: &Project) -> Result<Vec<Check>> {
     let mut checks = Vec::new();
     let (lock, fresh) = lock_check(&mut checks, project)?;
@@ -71,18 +105,30 @@ fn lock_check(checks: &mut Vec<Check>, project: &Project) -> Result<(Option<Lock
             ));
             (None, false)
         }
-        Freshness::Stale { lock, stamp } => {
+        Freshness::Stale {
+            lock,
+            locked,
+            stamp,
+        } => {
+            let was = match &locked {
+                Some(locked) => format!(
+                    "it was locked from {} {}",
+                    locked.files.join(", "),
+                    short_hash(&locked.hash)
+                ),
+                None => format!("member {} is not in it", project.member),
+            };
             checks.push(Check::problem(
                 "lock",
                 format!(
-                    "crate-env.lock is stale: it was locked from {} {}, crate-env.nix is now {}",
-                    lock.config.files.join(", "),
-                    short_hash(&lock.config.hash),
+                    "{}: {was}, {} is now {}",
+                    stale_lock_message(project),
+                    stamp.files.join(", "),
                     short_hash(&stamp.hash)
                 ),
                 "run `crate-env lock` and commit crate-env.lock",
             ));
-            (Some(lock), false)
+            (lock.view(&project.member).or(Some(lock)), false)
         }
         Freshness::Fresh { lock, .. } => {
             checks.push(Check::ok(

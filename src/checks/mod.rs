@@ -23,6 +23,9 @@ pub enum Status {
 /// The outcome of one check: what was found and, for a problem, what to change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Check {
+    /// The workspace member checked (`None`: the root).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub member: Option<String>,
     pub name: &'static str,
     pub status: Status,
     pub message: String,
@@ -32,6 +35,7 @@ pub struct Check {
 impl Check {
     pub fn ok(name: &'static str, message: impl Into<String>) -> Check {
         Check {
+            member: None,
             name,
             status: Status::Ok,
             message: message.into(),
@@ -40,6 +44,7 @@ impl Check {
     }
     pub fn skipped(name: &'static str, message: impl Into<String>) -> Check {
         Check {
+            member: None,
             name,
             status: Status::Skipped,
             message: message.into(),
@@ -52,6 +57,7 @@ impl Check {
         fix: impl Into<String>,
     ) -> Check {
         Check {
+            member: None,
             name,
             status: Status::Problem,
             message: message.into(),
@@ -60,5 +66,21 @@ impl Check {
     }
     pub fn is_problem(&self) -> bool {
         self.status == Status::Problem
+    }
+
+    /// The check, made for a workspace member.
+    pub fn in_member(self, member: &str) -> Check {
+        Check {
+            member: Some(member.to_owned()),
+            ..self
+        }
+    }
+
+    /// `wasm: rustc` for a member's check, `rustc` for the root's.
+    pub fn label(&self) -> String {
+        match &self.member {
+            Some(member) => format!("{member}: {}", self.name),
+            None => self.name.to_owned(),
+        }
     }
 }

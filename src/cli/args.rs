@@ -67,6 +67,21 @@ pub enum Command {
     Allow,
     /// Turn proxies and direnv off for this project (until `crate-env allow`)
     Deny,
+    /// Remove GC roots the current lock and config no longer use
+    Gc(GcArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GcArgs {
+    /// Every project crate-env materialised on this machine (the registry in the user state dir)
+    #[arg(long)]
+    pub all_projects: bool,
+    /// With --all-projects: also drop every root of projects not activated for DAYS days
+    #[arg(long, value_name = "DAYS", requires = "all_projects")]
+    pub older_than: Option<u64>,
+    /// Only print what would be removed
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -146,6 +161,9 @@ pub struct MaterialiseArgs {
     /// Never touch crate-env.lock: fail if it is missing or stale
     #[arg(long)]
     pub frozen: bool,
+    /// Every workspace member's environment, not only the current directory's
+    #[arg(long)]
+    pub all: bool,
 }
 
 #[derive(Debug, Subcommand)]

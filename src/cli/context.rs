@@ -9,7 +9,7 @@ use crate::cli::settings::{Settings, Verbosity};
 use crate::cli::ui::{Spinner, Ui};
 use crate::nix::{Event, Nix};
 use crate::project::fsutil::{atomic_write, sweep_temp_files, StateLock};
-use crate::project::lockfile::{freshness, Freshness, Lockfile, MISSING_LOCK, STALE_LOCK};
+use crate::project::lockfile::{freshness, stale_lock_message, Freshness, Lockfile, MISSING_LOCK};
 use crate::project::Project;
 
 pub struct Context<'a> {
@@ -18,10 +18,12 @@ pub struct Context<'a> {
 }
 
 impl<'a> Context<'a> {
-    /// The project, or an error telling how to create one.
+    /// The project (the member of the start directory), or an error
+    /// telling how to create one.
     pub fn project(&self) -> Result<Project> {
         match &self.settings.project_root {
-            Some(root) => Ok(Project::new(root.value.clone())),
+            Some(root) => Ok(Project::discover(&self.settings.start_dir.value)
+                .unwrap_or_else(|| Project::new(root.value.clone()))),
             None => Err(error_with_hint(
                 format!(
                     "no crate-env.nix in {} or any parent directory",
@@ -52,7 +54,9 @@ impl<'a> Context<'a> {
         match freshness(project)? {
             Freshness::Fresh { lock, .. } => Ok(lock),
             Freshness::Missing => Err(error_with_hint(MISSING_LOCK, missing_hint)),
-            Freshness::Stale { .. } => Err(error_with_hint(STALE_LOCK, stale_hint)),
+            Freshness::Stale { .. } => {
+                Err(error_with_hint(stale_lock_message(project), stale_hint))
+            }
         }
     }
 

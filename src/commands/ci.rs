@@ -1,4 +1,5 @@
-//! `crate-env ci`: refuses a missing or stale lock (never writes it),
+//! `crate-env ci`: refuses a missing or stale lock, for the root or any
+//! workspace member (never writes it),
 //! materialises frozen, runs doctor's checks (which verify that the built
 //! rustc reports the locked release and the nightly the locked date), then
 //! exports the environment the way the CI expects it.
@@ -12,43 +13,50 @@ use std::path::Path;
 use anyhow::{Context as _, Result};
 use sha2::{Digest, Sha256};
 
-use crate::checks::doctor::collect;
+use crate::checks::doctor::collect_workspace;
 use crate::cli::args::{CiArgs, Emit};
 use crate::cli::context::{print_data, Context};
 use crate::cli::errors::{error_with_hint, ExitCode, ExitWithExt};
 use crate::environment::vars::activation_vars;
 use crate::environment::{ensure, RelockPolicy};
 use crate::project::fsutil::atomic_write;
-use crate::project::lockfile::{freshness, Freshness, MISSING_LOCK, STALE_LOCK};
+use crate::project::lockfile::{freshness, stale_lock_message, Freshness, MISSING_LOCK};
 use crate::report::{approve, report_checks};
 use crate::shell::{is_valid_name, render, Format};
 
 pub fn run(ctx: &Context<'_>, args: &CiArgs) -> Result<ExitCode> {
     let project = ctx.project().exit_with(ExitCode::USAGE)?;
-    // A missing or stale lock is drift (1); an unreadable one is a usage error (2).
-    match freshness(&project).exit_with(ExitCode::USAGE)? {
-        Freshness::Fresh { .. } => {}
-        Freshness::Missing => return Err(ci_lock_error(MISSING_LOCK)),
-        Freshness::Stale { .. } => return Err(ci_lock_error(STALE_LOCK)),
+    // A missing or stale lock is drift (1); an unreadable one is a usage
+    // error (2). Every member is verified; the stale ones are named.
+    let mut stale = Vec::new();
+    for member in project.workspace() {
+        match freshness(&member).exit_with(ExitCode::USAGE)? {
+            Freshness::Fresh { .. } => {}
+            Freshness::Missing => return Err(ci_lock_error(MISSING_LOCK)),
+            Freshness::Stale { .. } => stale.push(stale_lock_message(&member)),
+        }
+    }
+    if !stale.is_empty() {
+        return Err(ci_lock_error(&stale.join("\n")));
     }
     let env = ensure(ctx, &project, RelockPolicy::Frozen)
         .context("cannot materialise the environment")
         .exit_with(ExitCode::USAGE)?
         .env;
     approve(ctx, &project);
-    let checks = collect(ctx, &project).exit_with(ExitCode::USAGE)?;
+    let checks = collect_workspace(ctx, &project).exit_with(ExitCode::USAGE)?;
     report_checks(ctx, &checks).exit_with(ExitCode::FAILURE)?;
     let emit = args.emit.unwrap_or_else(detect);
     let caller_path = std::env::var("PATH").ok();
     match emit {
         Emit::Github => {
-            let vars = activation_vars(&env, &project.root, None);
+            let vars = activation_vars(&env, &project, None);
             emit_github(&vars).exit_with(ExitCode::USAGE)?;
             ctx.ui
                 .info("exported the environment to $GITHUB_PATH and $GITHUB_ENV");
         }
         Emit::Gitlab => {
-            let vars = activation_vars(&env, &project.root, caller_path.as_deref());
+            let vars = activation_vars(&env, &project, caller_path.as_deref());
             let skipped = emit_dotenv(&args.dotenv, &vars).exit_with(ExitCode::USAGE)?;
             for name in skipped {
                 ctx.ui.warn(format!(
@@ -62,7 +70,7 @@ pub fn run(ctx: &Context<'_>, args: &CiArgs) -> Result<ExitCode> {
             ));
         }
         Emit::Shell => {
-            let vars = activation_vars(&env, &project.root, caller_path.as_deref());
+            let vars = activation_vars(&env, &project, caller_path.as_deref());
             let text = render(&vars, Format::Bash).exit_with(ExitCode::USAGE)?;
             print_data(&text)?;
         }

@@ -93,7 +93,7 @@ fn export(ctx: &Context<'_>, args: &DirenvExportArgs) -> Result<ExitCode> {
         mtimes[lock] = lock_mtime;
         watches_out = watch();
     }
-    let mut vars = activation_vars(&activation.env, &project.root, None);
+    let mut vars = activation_vars(&activation.env, &project, None);
     let warning = activation.stale.as_deref().map(stale_warning);
     if warning.is_some() {
         vars.push((STALE_VAR.to_owned(), "1".to_owned()));

@@ -26,7 +26,7 @@ use crate::shell::{quote_posix, render};
 pub fn print(ctx: &Context<'_>, args: &PrintArgs) -> Result<ExitCode> {
     let project = ctx.project()?;
     let env = environment_or_last_good(ctx, &project)?;
-    let vars = activation_vars(&env, &project.root, caller_path().as_deref());
+    let vars = activation_vars(&env, &project, caller_path().as_deref());
     let text = render(&vars, args.format)?;
     print_data(&text)?;
     Ok(ExitCode::SUCCESS)
@@ -35,7 +35,7 @@ pub fn print(ctx: &Context<'_>, args: &PrintArgs) -> Result<ExitCode> {
 pub fn enter(ctx: &Context<'_>, args: &EnterArgs) -> Result<ExitCode> {
     let project = ctx.project()?;
     let env = environment_or_last_good(ctx, &project)?;
-    let vars = activation_vars(&env, &project.root, caller_path().as_deref());
+    let vars = activation_vars(&env, &project, caller_path().as_deref());
     let hook = env.env.shell_hook.as_str();
     let bash = find_bash(&vars);
     let argv = if !args.command.is_empty() {

@@ -12,6 +12,6 @@ use crate::report::environment_or_last_good;
 pub fn run(ctx: &Context<'_>, args: &ExecArgs) -> Result<ExitCode> {
     let project = ctx.project()?;
     let env = environment_or_last_good(ctx, &project)?;
-    let vars = activation_vars(&env, &project.root, caller_path().as_deref());
+    let vars = activation_vars(&env, &project, caller_path().as_deref());
     exec_in(&vars, &args.command)
 }

@@ -34,14 +34,17 @@ pub fn run(ctx: &Context<'_>, args: &LockArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `--check`: no network, no writes; compares the lock with crate-env.nix.
+/// `--check`: no network, no writes; compares the lock with the crate-env.nix
+/// files of the root and of every member (the first stale one is named).
 fn check(ctx: &Context<'_>, project: &Project) -> Result<ExitCode> {
-    ctx.fresh_lock(
-        project,
-        "run `crate-env lock --nixpkgs SPEC --rust-overlay SPEC`",
-        "run `crate-env lock`",
-    )?;
-    ctx.ui.info("crate-env.lock is up to date");
+    for member in project.workspace() {
+        ctx.fresh_lock(
+            &member,
+            "run `crate-env lock --nixpkgs SPEC --rust-overlay SPEC`",
+            "run `crate-env lock`",
+        )?;
+    }
+    ctx.ui.info("crate-env.lock is up to date (every member)");
     Ok(ExitCode::SUCCESS)
 }
 

@@ -1,7 +1,8 @@
 //! `crate-env materialise`: make sure the environment for the current lock
-//! and config is built, rooted and cached (`--frozen`: never touch the lock).
+//! and config is built, rooted and cached, for the member at hand or
+//! (`--all`) every member (`--frozen`: never touch the lock).
 
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 
 use crate::cli::args::MaterialiseArgs;
 use crate::cli::context::Context;
@@ -16,15 +17,29 @@ pub fn run(ctx: &Context<'_>, args: &MaterialiseArgs) -> Result<ExitCode> {
     } else {
         RelockPolicy::Relock
     };
-    let outcome = ensure(ctx, &project, policy)?;
-    approve(ctx, &project);
-    if outcome.built {
-        ctx.ui.info(format!(
-            "materialised the environment (rooted in {})",
-            project.display(&project.gcroots_dir())
-        ));
+    let targets = if args.all {
+        project.workspace()
     } else {
-        ctx.ui.info("environment is up to date");
+        vec![project]
+    };
+    for target in &targets {
+        let whose = if target.is_root() {
+            "the environment".to_owned()
+        } else {
+            format!("the environment of member {}", target.member)
+        };
+        let outcome =
+            ensure(ctx, target, policy).with_context(|| format!("cannot materialise {whose}"))?;
+        if outcome.built {
+            ctx.ui.info(format!(
+                "materialised {whose} (rooted in {})",
+                target.display(&target.gcroots_dir())
+            ));
+        } else {
+            ctx.ui.info(format!("{whose} is up to date"));
+        }
     }
+    // One approval covers every member (docs/trust.md).
+    approve(ctx, &targets[0]);
     Ok(ExitCode::SUCCESS)
 }

@@ -11,6 +11,7 @@ mod direnv;
 mod doctor;
 mod env;
 mod exec;
+mod gc;
 mod init;
 mod lock;
 mod materialise;
@@ -44,5 +45,6 @@ pub fn dispatch(command: Command, settings: &Settings, ui: &Ui) -> Result<ExitCo
         Command::Cache(CacheCommand::Push(args)) => cache::push(&ctx, &args),
         Command::Allow => allow::run(&ctx),
         Command::Deny => deny::run(&ctx),
+        Command::Gc(args) => gc::run(&ctx, &args),
     }
 }

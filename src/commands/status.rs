@@ -10,7 +10,7 @@ use crate::cli::args::StatusArgs;
 use crate::cli::context::{print_data, Context};
 use crate::cli::errors::ExitCode;
 use crate::cli::settings::{Setting, Settings, Source};
-use crate::environment::current_key;
+use crate::environment::{current_key, env_state, EnvState};
 use crate::project::env_cache::CachedEnv;
 use crate::project::lockfile::{
     config_stamp, pin_details, toolchain_summary, InputName, LockedInput, Lockfile, Toolchains,
@@ -29,7 +29,11 @@ struct Status<'a> {
 #[serde(rename_all = "camelCase")]
 struct ProjectStatus {
     root: PathBuf,
+    /// The member of the directory (`""`: the root).
+    member: String,
     config_files: Vec<PathBuf>,
+    /// The root's environment and every member's.
+    members: Vec<EnvState>,
     lock: LockStatus,
     cache: CacheStatus,
     gc_roots: Vec<RootStatus>,
@@ -115,9 +119,16 @@ pub fn run(ctx: &Context<'_>, args: &StatusArgs) -> Result<ExitCode> {
 fn project_status(ctx: &Context<'_>, project: &Project) -> Result<ProjectStatus> {
     let lock = lock_status(project);
     let cache = cache_status(ctx, project);
+    let system = &ctx.settings.system.value;
     Ok(ProjectStatus {
         root: project.root.clone(),
+        member: project.member.clone(),
         config_files: project.config_files(),
+        members: project
+            .workspace()
+            .iter()
+            .map(|p| env_state(p, system))
+            .collect(),
         lock,
         cache,
         gc_roots: GC_ROOTS
@@ -364,6 +375,9 @@ fn print_project(ctx: &Context<'_>, project: &ProjectStatus) {
         }
     }
     ui.info(trust_line(&project.trust));
+    if project.members.len() > 1 {
+        print_members(ctx, project);
+    }
     ui.info("gc roots:");
     for root in &project.gc_roots {
         let state = match (&root.target, root.valid) {
@@ -372,5 +386,29 @@ fn print_project(ctx: &Context<'_>, project: &ProjectStatus) {
             (Some(target), false) => format!("-> {} (missing)", target.display()),
         };
         ui.info(format!("  {:<13} {state}", root.name));
+    }
+}
+
+fn print_members(ctx: &Context<'_>, project: &ProjectStatus) {
+    ctx.ui.info("members:");
+    for m in &project.members {
+        let here = if m.member == project.member { "*" } else { " " };
+        let name = if m.member.is_empty() { "." } else { &m.member };
+        let pins = m
+            .toolchains
+            .as_ref()
+            .map_or("(not locked)".into(), toolchain_summary);
+        let lock = match m.lock_fresh {
+            Some(true) => "lock fresh",
+            Some(false) => "lock stale",
+            None => "no lock",
+        };
+        let env = match (m.materialised, m.fresh) {
+            (None, _) => "not materialised",
+            (Some(_), true) => "environment fresh",
+            (Some(_), false) => "environment out of date",
+        };
+        ctx.ui
+            .info(format!("{here} {name:<12} {pins:<36} {lock}, {env}"));
     }
 }

@@ -1,7 +1,8 @@
 //! `crate-env toolchain-file`: writes rust-toolchain.toml from the lock
 //! (channel = the pinned stable) and crate-env.nix (profile, components,
 //! targets; `llvm-tools-preview` when `coverage = true`), so rustup users
-//! and editors get the same toolchain. `--check` only compares.
+//! and editors get the same toolchain. `--check` only compares. Always the
+//! workspace root's toolchain (members are not rustup's business).
 
 use anyhow::Result;
 
@@ -12,9 +13,11 @@ use crate::cli::errors::{error_with_hint, ExitCode};
 use crate::locking::expected_toolchain;
 use crate::project::fsutil::atomic_write;
 use crate::project::toolchain_file::{render, ToolchainFile, TOOLCHAIN_FILE};
+use crate::project::Project;
 
 pub fn run(ctx: &Context<'_>, args: &ToolchainFileArgs) -> Result<ExitCode> {
-    let project = ctx.project()?;
+    // rust-toolchain.toml is the workspace root's, whichever member we are in.
+    let project = Project::new(ctx.project()?.root);
     let lock = ctx.fresh_lock(
         &project,
         "run `crate-env lock --nixpkgs SPEC --rust-overlay SPEC` first",

@@ -15,7 +15,7 @@ use crate::environment::{current_key, ensure, RelockPolicy};
 use crate::project::env_cache::CachedEnv;
 use crate::project::fsutil::StateLock;
 use crate::project::state::{FailedRecord, FreshStamp};
-use crate::project::Project;
+use crate::project::{registry, Project};
 use crate::shell::direnv::STAMP_MARGIN;
 use crate::trust::{self, TrustError};
 
@@ -68,6 +68,7 @@ pub fn activate(
     mode: Mode,
     inside: bool,
 ) -> Result<Activation> {
+    registry::mark_activated(&project.state_dir());
     if let Some(env) = stamped_fresh(project) {
         return Ok(Activation::fresh(env));
     }
@@ -92,7 +93,7 @@ pub fn activate(
     if let Err(err) = gate(ctx, project)? {
         return untrusted(cached, err);
     }
-    let failed = FailedRecord::read(&project.state_dir()).filter(|r| Some(&r.key) == key.as_ref());
+    let failed = FailedRecord::read(&project.env_dir()).filter(|r| Some(&r.key) == key.as_ref());
     if let Some(failed) = failed {
         let error = format!(
             "{}\n(not evaluated again until the inputs change; `crate-env materialise` retries)",
@@ -158,10 +159,10 @@ fn materialise(
     key: Option<String>,
     cached: Option<CachedEnv>,
 ) -> Result<Activation> {
-    let state_dir = project.state_dir();
+    let state_dir = project.env_dir();
     ctx.ui.info(format!(
         "crate-env: materialising the environment of {}…",
-        project.root.display()
+        project.dir().display()
     ));
     let err = match ensure(ctx, project, RelockPolicy::Relock) {
         Ok(outcome) => {
@@ -193,17 +194,16 @@ fn materialise(
 
 /// Best effort (never waits for the lock): the next call then skips hashing.
 fn stamp_fresh(project: &Project, key: &str, read_at: SystemTime) {
-    let state_dir = project.state_dir();
-    if let (Some(_state), Some(stamp)) = (StateLock::try_acquire(&state_dir), FreshStamp::new(key))
-    {
-        let _ = stamp.write(&state_dir, read_at);
+    let lock = StateLock::try_acquire(&project.state_dir());
+    if let (Some(_state), Some(stamp)) = (lock, FreshStamp::new(key)) {
+        let _ = stamp.write(&project.env_dir(), read_at);
     }
 }
 
 /// The cached environment, if `.crate-env/fresh` vouches for it (no input
 /// changed since its key was last compared by content).
 pub fn stamped_fresh(project: &Project) -> Option<CachedEnv> {
-    let key = FreshStamp::check(&project.state_dir(), &project.watched_files())?;
+    let key = FreshStamp::check(&project.env_dir(), &project.watched_files())?;
     let cached = CachedEnv::read(&project.env_cache()).ok()??;
     cached.is_fresh(&key).then_some(cached)
 }

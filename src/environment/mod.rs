@@ -21,9 +21,10 @@ use crate::nix::library::lib_hash;
 use crate::nix::Nix;
 use crate::project::env_cache::{cache_key, parse_store_env, CachedEnv, KeyInputs, StoreEnv};
 use crate::project::lockfile::{
-    freshness, toolchain_summary, write_if_changed, Freshness, MISSING_LOCK, STALE_LOCK,
+    freshness, stale_lock_message, toolchain_summary, write_if_changed, Freshness, Lockfile,
+    Toolchains, MISSING_LOCK,
 };
-use crate::project::Project;
+use crate::project::{registry, Project, GC_ROOTS};
 use crate::trust;
 
 /// What may happen to crate-env.lock on the way.
@@ -47,6 +48,7 @@ pub struct Materialised {
 /// starts no Nix process.
 pub fn ensure(ctx: &Context<'_>, project: &Project, policy: RelockPolicy) -> Result<Materialised> {
     let outcome = ensure_env(ctx, project, policy)?;
+    registry::mark_activated(&project.state_dir());
     // Proxies in .crate-env/bin follow the environment (no Nix involved).
     proxies::sync(ctx, project, &outcome.env)?;
     Ok(outcome)
@@ -86,6 +88,45 @@ pub fn ensure_or_last_good(
     }
 }
 
+/// One environment of a workspace as `status` shows it: files only, no Nix.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EnvState {
+    /// The member's path; `""` for the root.
+    pub member: String,
+    pub config_files: Vec<PathBuf>,
+    /// What the lock pins for it (`None`: no lock, or no entry).
+    pub toolchains: Option<Toolchains>,
+    /// The lock's entry matches its crate-env.nix files (`None`: no readable lock).
+    pub lock_fresh: Option<bool>,
+    /// Unix time of the build of its cached environment, if any.
+    pub materialised: Option<u64>,
+    /// The cached environment is for the current inputs (a cache hit).
+    pub fresh: bool,
+}
+
+/// See [`EnvState`].
+pub fn env_state(project: &Project, system: &str) -> EnvState {
+    let (toolchains, lock_fresh) = match freshness(project) {
+        Ok(Freshness::Fresh { lock, .. }) => (Some(lock.toolchains), Some(true)),
+        Ok(Freshness::Stale { lock, .. }) => (
+            lock.view(&project.member).map(|v| v.toolchains),
+            Some(false),
+        ),
+        Ok(Freshness::Missing) | Err(_) => (None, None),
+    };
+    let cached = CachedEnv::read(&project.env_cache()).ok().flatten();
+    let key = current_key(project, system).ok().flatten();
+    EnvState {
+        member: project.member.clone(),
+        config_files: project.config_files(),
+        toolchains,
+        lock_fresh,
+        materialised: cached.as_ref().map(|c| c.materialised),
+        fresh: matches!((&cached, &key), (Some(c), Some(k)) if c.is_fresh(k)),
+    }
+}
+
 /// The cached environment, if it was built for exactly the current inputs.
 fn cache_hit(ctx: &Context<'_>, project: &Project) -> Result<Option<CachedEnv>> {
     let Some(key) = current_key(project, &ctx.settings.system.value)? else {
@@ -96,11 +137,12 @@ fn cache_hit(ctx: &Context<'_>, project: &Project) -> Result<Option<CachedEnv>> 
     Ok(cached.filter(|env| env.is_fresh(&key)))
 }
 
-/// The cache key for the project's files as they are now (the lock, every
-/// crate-env.nix, the embedded library, the system); `None` without a lock.
+/// The cache key for the member's files as they are now (its view of the
+/// lock, every crate-env.nix involved, the embedded library, the system);
+/// `None` without a lock.
 pub fn current_key(project: &Project, system: &str) -> Result<Option<String>, std::io::Error> {
     let lock_bytes = match fs_err::read(project.lock_file()) {
-        Ok(bytes) => bytes,
+        Ok(bytes) => lock_view_bytes(project, bytes),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e),
     };
@@ -117,8 +159,23 @@ pub fn current_key(project: &Project, system: &str) -> Result<Option<String>, st
     })))
 }
 
-/// The text of a lock that is fresh for crate-env.nix, re-locking first if
-/// the policy allows. The caller holds the state lock.
+/// The member's view of the lock ([`Lockfile::view`]): other members'
+/// entries are not part of its key. A lock that does not parse, or lacks
+/// the member, is hashed as it is (a miss, and the build says why).
+fn lock_view_bytes(project: &Project, bytes: Vec<u8>) -> Vec<u8> {
+    let view = std::str::from_utf8(&bytes)
+        .ok()
+        .and_then(|text| Lockfile::parse(text, &project.lock_file()).ok())
+        .and_then(|lock| lock.view(&project.member));
+    match view {
+        Some(view) => view.to_text().into_bytes(),
+        None => bytes,
+    }
+}
+
+/// The text of the member's view of a lock that is fresh for its
+/// crate-env.nix files, re-locking the member first if the policy allows
+/// (other members' entries stay as they are). The caller holds the state lock.
 fn fresh_lock_text(
     ctx: &Context<'_>,
     project: &Project,
@@ -135,7 +192,7 @@ fn fresh_lock_text(
         }
         Freshness::Stale { .. } if policy == RelockPolicy::Frozen => {
             return Err(error_with_hint(
-                STALE_LOCK,
+                stale_lock_message(project),
                 "run `crate-env lock` (--frozen never changes the lock)",
             ))
         }
@@ -143,17 +200,24 @@ fn fresh_lock_text(
     };
     let relocked = resolve_lock(ctx, project, nix, lock.inputs.clone())
         .context("cannot update crate-env.lock for the changed crate-env.nix")?;
+    let mut whole = lock.clone();
+    whole.set_member(&project.member, &relocked);
     // The re-lock is crate-env's own write: an approved state stays approved.
     // Done before the state lock is released, so a proxy waiting on it never
     // sees the new lock without the record that covers it.
     let before = trust::fingerprint(project)?;
-    write_if_changed(project, &relocked, Some(&lock))?;
+    write_if_changed(project, &whole, Some(&lock))?;
     if let Err(err) = trust::follow_relock(ctx.settings, project, &before) {
         ctx.ui
             .warn(format!("crate-env: {}", render_summary(&err.into(), false)));
     }
+    let whose = if project.is_root() {
+        String::new()
+    } else {
+        format!(" of member {}", project.member)
+    };
     ctx.ui.info(format!(
-        "updated crate-env.lock for the changed crate-env.nix ({})",
+        "updated crate-env.lock for the changed crate-env.nix{whose} ({})",
         toolchain_summary(&relocked.toolchains)
     ));
     Ok(relocked.to_text())
@@ -175,6 +239,9 @@ fn build(
     // the next run see a different key instead of a wrongly fresh cache.
     let key =
         current_key(project, &ctx.settings.system.value)?.context("crate-env.lock disappeared")?;
+    // Retired only once the new one is cached: a failed build or cache write
+    // leaves everything below `.crate-env/` as it was.
+    let previous = CachedEnv::read(&project.env_cache()).ok().flatten();
     let pending = project.gcroot("env.new");
     let out = library
         .build(nix, "env", lock_text, &pending)
@@ -191,11 +258,77 @@ fn build(
         let _ = fs_err::remove_file(&pending);
         return Err(err.into());
     }
+    let retired = retire(project, nix, previous, &cached.key)?;
     nix.add_root(&out, &project.gcroot("env"))
         .context("cannot register the GC root of the environment")?;
     add_named_roots(project, nix, &cached.env)?;
     let _ = fs_err::remove_file(&pending);
+    settle_generations(project, &cached.key, retired, &out)?;
+    if let Some(state_home) = &ctx.settings.state_home.value {
+        registry::register(state_home, &project.root, cached.materialised)?;
+    }
     Ok(cached)
+}
+
+/// `.crate-env/…/generations/<first 16 hex of the key>`.
+pub fn generation_dir(project: &Project, key: &str) -> PathBuf {
+    project.generations_dir().join(&key[..key.len().min(16)])
+}
+
+/// The generation now in use is no longer a past one; nor is one whose
+/// environment is the very same store path (an edit of a comment).
+fn settle_generations(
+    project: &Project,
+    key: &str,
+    retired: Option<PathBuf>,
+    out: &std::path::Path,
+) -> Result<()> {
+    remove_dir_if_present(&generation_dir(project, key))?;
+    if let Some(retired) =
+        retired.filter(|d| fs_err::read_link(d.join("env")).ok().as_deref() == Some(out))
+    {
+        remove_dir_if_present(&retired)?;
+    }
+    Ok(())
+}
+
+/// When another environment replaces the one in use, its roots are
+/// registered again under `generations/<key>` (with its env.json), so that
+/// `nix-collect-garbage` keeps it until `crate-env gc` drops it
+/// (docs/workspaces.md#generations). Returns the generation's directory.
+fn retire(
+    project: &Project,
+    nix: &Nix<'_>,
+    previous: Option<CachedEnv>,
+    new_key: &str,
+) -> Result<Option<PathBuf>> {
+    let Some(old) = previous else {
+        return Ok(None);
+    };
+    if old.key == new_key {
+        return Ok(None);
+    }
+    let dir = generation_dir(project, &old.key);
+    fs_err::create_dir_all(&dir)?;
+    for name in GC_ROOTS {
+        let Ok(target) = std::fs::read_link(project.gcroot(name)) else {
+            continue;
+        };
+        if target.exists() {
+            nix.add_root(&target, &dir.join(name)).with_context(|| {
+                format!("cannot keep the previous environment in {}", dir.display())
+            })?;
+        }
+    }
+    old.write(&dir.join("env.json"))?;
+    Ok(Some(dir))
+}
+
+fn remove_dir_if_present(dir: &std::path::Path) -> Result<()> {
+    match fs_err::remove_dir_all(dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
+        _ => Ok(()),
+    }
 }
 
 /// Roots for the parts `status` shows; `env` alone already keeps everything.

@@ -131,26 +131,47 @@ pub fn select_toolchain(
     }
 }
 
-/// The project of the working directory; outside any, the active
-/// environment's (`CRATE_ENV_ROOT`, set wherever the environment is applied,
-/// so a build script cargo runs from a registry crate's directory still
-/// reaches the pinned rustc). Never a guess beyond that.
+/// The project (and member) of the working directory; outside any, the
+/// active environment's (`CRATE_ENV_ROOT`, the member's directory, set
+/// wherever the environment is applied, so a build script cargo runs from a
+/// registry crate's directory still reaches the pinned rustc). Never a guess
+/// beyond that.
+///
+/// Inside a workspace, the active environment wins when it is a member at or
+/// below the working directory's: cargo runs rustc from the workspace root,
+/// and `cargo +nightly build` in `wasm/` must get wasm's rustc there. A
+/// working directory in another (or a deeper) member picks that member.
 pub fn find_project(
     name: &str,
     cwd: &Path,
     active_root: Option<&OsStr>,
-) -> Result<PathBuf, ProxyError> {
-    if let Some(root) = project::find_root(cwd) {
-        return Ok(root);
-    }
-    active_root
+) -> Result<Project, ProxyError> {
+    let active = active_root
         .filter(|r| !r.is_empty())
         .map(PathBuf::from)
         .filter(|r| project::config_path(r).is_file())
-        .ok_or_else(|| ProxyError::NoProject {
+        .and_then(|dir| Project::discover(&dir).filter(|p| p.dir() == dir));
+    match (Project::discover(cwd), active) {
+        (Some(here), Some(active)) if active.root == here.root && is_within(&active, &here) => {
+            Ok(active)
+        }
+        (Some(here), _) => Ok(here),
+        (None, Some(active)) => Ok(active),
+        (None, None) => Err(ProxyError::NoProject {
             name: name.to_owned(),
             cwd: cwd.to_owned(),
-        })
+        }),
+    }
+}
+
+/// `inner` is `outer` or a member below it.
+fn is_within(inner: &Project, outer: &Project) -> bool {
+    outer.is_root()
+        || inner.member == outer.member
+        || inner
+            .member
+            .strip_prefix(&outer.member)
+            .is_some_and(|rest| rest.starts_with('/'))
 }
 
 /// The pinned binary `name` for `toolchain`. Stable: the environment's PATH
@@ -506,15 +527,41 @@ mod tests {
         std::fs::write(d.join("p/crate-env.nix"), "{}").unwrap();
         std::fs::create_dir_all(d.join("elsewhere")).unwrap();
         let root = d.join("p");
-        assert_eq!(find_project("cargo", &d.join("p/sub"), None).unwrap(), root);
+        let found = |cwd: &str, active: Option<&OsStr>| {
+            find_project("cargo", &d.join(cwd), active).map(|p| (p.root, p.member))
+        };
+        assert_eq!(found("p/sub", None).unwrap(), (root.clone(), "".into()));
         let active = Some(root.as_os_str());
         assert_eq!(
-            find_project("cargo", &d.join("elsewhere"), active).unwrap(),
-            root
+            found("elsewhere", active).unwrap(),
+            (root.clone(), "".into())
         );
         let err = find_project("cargo", &d.join("elsewhere"), None).unwrap_err();
         assert!(err.to_string().contains("no crate-env.nix"), "{err}");
         let bogus = Some(OsStr::new("/nonexistent/project"));
         assert!(find_project("cargo", &d.join("elsewhere"), bogus).is_err());
+    }
+
+    #[test]
+    fn members_from_cwd_or_the_active_member_below_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        for m in ["", "wasm/", "py/"] {
+            std::fs::create_dir_all(d.join(format!("{m}src"))).unwrap();
+            std::fs::write(d.join(format!("{m}crate-env.nix")), "{}").unwrap();
+        }
+        let member = |cwd: &str, active: Option<&str>| {
+            let active = active.map(|a| d.join(a).into_os_string());
+            find_project("cargo", &d.join(cwd), active.as_deref())
+                .unwrap()
+                .member
+        };
+        assert_eq!(member("wasm/src", None), "wasm");
+        assert_eq!(member("src", None), "");
+        // cargo in wasm/ runs rustc from the workspace root: wasm's stays.
+        assert_eq!(member("", Some("wasm")), "wasm");
+        // Another member, or a deeper one, is the working directory's.
+        assert_eq!(member("py/src", Some("wasm")), "py");
+        assert_eq!(member("wasm", Some("")), "wasm");
     }
 }

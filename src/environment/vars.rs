@@ -4,7 +4,6 @@
 //! program with them.
 
 use std::ffi::OsString;
-use std::path::Path;
 
 use crate::cli::errors::{ExitCode, RunError};
 use crate::project::env_cache::CachedEnv;
@@ -12,13 +11,15 @@ use crate::project::Project;
 
 pub const ROOT_VAR: &str = "CRATE_ENV_ROOT";
 
-/// Every variable of the environment as is, except `PATH`, which is
-/// `<root>/.crate-env/bin`, the environment's PATH, then the caller's PATH
-/// (entries already in front are not repeated, so activating twice does not
-/// grow PATH); plus `CRATE_ENV_ROOT`.
+/// Every variable of the environment as is, except `PATH`, which is the
+/// member's proxies (`<root>/.crate-env/bin`, or `…/members/<name>/bin`), the
+/// environment's PATH, then the caller's PATH (entries already in front are
+/// not repeated, so activating twice does not grow PATH); plus
+/// `CRATE_ENV_ROOT`: the member's directory (proxies started from outside
+/// the project, e.g. by cargo in a registry crate, find the member by it).
 pub fn activation_vars(
     env: &CachedEnv,
-    root: &Path,
+    project: &Project,
     caller_path: Option<&str>,
 ) -> Vec<(String, String)> {
     let mut vars: Vec<(String, String)> = env
@@ -26,7 +27,7 @@ pub fn activation_vars(
         .into_iter()
         .map(|(name, value)| {
             if name == "PATH" {
-                let proxies = Project::new(root.to_owned()).proxy_dir();
+                let proxies = project.proxy_dir();
                 let ours = format!("{}:{value}", proxies.display());
                 let joined = join_path(&ours, caller_path.unwrap_or(""));
                 (name, joined)
@@ -36,7 +37,8 @@ pub fn activation_vars(
         })
         .collect();
     vars.retain(|(name, _)| name != ROOT_VAR);
-    vars.push((ROOT_VAR.to_owned(), root.to_string_lossy().into_owned()));
+    let dir = project.dir();
+    vars.push((ROOT_VAR.to_owned(), dir.to_string_lossy().into_owned()));
     vars
 }
 
@@ -84,6 +86,7 @@ fn join_path(env_path: &str, caller_path: &str) -> String {
 mod tests {
     use super::*;
     use crate::project::env_cache::parse_store_env;
+    use std::path::Path;
 
     fn env() -> CachedEnv {
         let text = r#"{"vars":{"CC":"gcc","PATH":"/nix/store/a/bin:/nix/store/b/bin"},"stable":"/","sources":{"nixpkgs":"/n","rust-overlay":"/r"}}"#;
@@ -100,7 +103,7 @@ mod tests {
 
     #[test]
     fn caller_path_follows_env_path() {
-        let vars = activation_vars(&env(), Path::new("/p"), Some("/usr/bin:/bin"));
+        let vars = activation_vars(&env(), &Project::new("/p".into()), Some("/usr/bin:/bin"));
         assert_eq!(
             get(&vars, "PATH"),
             "/p/.crate-env/bin:/nix/store/a/bin:/nix/store/b/bin:/usr/bin:/bin"
@@ -115,7 +118,7 @@ mod tests {
     #[test]
     fn empty_caller_path_is_omitted() {
         for caller in [None, Some("")] {
-            let vars = activation_vars(&env(), Path::new("/p"), caller);
+            let vars = activation_vars(&env(), &Project::new("/p".into()), caller);
             assert_eq!(
                 get(&vars, "PATH"),
                 "/p/.crate-env/bin:/nix/store/a/bin:/nix/store/b/bin"
@@ -125,8 +128,16 @@ mod tests {
 
     #[test]
     fn activating_twice_does_not_grow_path() {
-        let once = activation_vars(&env(), Path::new("/p"), Some("/bin"));
-        let twice = activation_vars(&env(), Path::new("/p"), Some(get(&once, "PATH")));
+        let once = activation_vars(&env(), &Project::new("/p".into()), Some("/bin"));
+        let twice = activation_vars(&env(), &Project::new("/p".into()), Some(get(&once, "PATH")));
         assert_eq!(get(&once, "PATH"), get(&twice, "PATH"));
+    }
+
+    #[test]
+    fn a_members_proxies_and_root_var_are_its_own() {
+        let member = Project::with_member("/p".into(), "wasm".into());
+        let vars = activation_vars(&env(), &member, None);
+        assert!(get(&vars, "PATH").starts_with("/p/.crate-env/members/wasm/bin:"));
+        assert_eq!(get(&vars, "CRATE_ENV_ROOT"), "/p/wasm");
     }
 }

@@ -57,6 +57,7 @@ pub fn lock(ctx: &Context<'_>, project: &Project, file: &Path) -> Result<FromFla
                 inputs,
                 toolchains,
                 config: config_stamp(&project.root, &project.config_files())?,
+                members: Default::default(),
             };
             (lock, Some(warning))
         }

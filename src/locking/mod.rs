@@ -45,7 +45,7 @@ pub fn lock(ctx: &Context<'_>, project: &Project, specs: &Specs) -> Result<Locke
     let spinner = ctx.ui.spinner("locking");
     let nix = ctx.nix(&spinner)?;
     let inputs = resolve_inputs(ctx, &nix, specs, existing.as_ref())?;
-    let (lock, reasons) = resolve_lock_explained(ctx, project, &nix, inputs)?;
+    let (lock, reasons) = resolve_workspace(ctx, project, &nix, inputs)?;
     drop(nix);
     spinner.finish();
     let changed = write_if_changed(project, &lock, existing.as_ref())?;
@@ -85,7 +85,7 @@ pub fn update(
             .with_context(|| format!("cannot update input {} from `{spec}`", name.as_str()))?;
         *inputs.get_mut(name) = moved;
     }
-    let (lock, reasons) = resolve_lock_explained(ctx, project, &nix, inputs)
+    let (lock, reasons) = resolve_workspace(ctx, project, &nix, inputs)
         .context("cannot resolve the toolchains against the updated inputs")?;
     drop(nix);
     spinner.finish();
@@ -149,8 +149,37 @@ fn missing_spec(name: InputName) -> anyhow::Error {
     )
 }
 
-/// Evaluates what crate-env.nix asks for against the pinned inputs and picks
-/// the toolchains. The caller holds the state lock.
+/// The whole lock of the workspace `project` is in: the root's toolchains
+/// and those of every member, each resolved from its merged crate-env.nix
+/// files (one evaluation per member). Reasons name the member.
+pub fn resolve_workspace(
+    ctx: &Context<'_>,
+    project: &Project,
+    nix: &Nix<'_>,
+    inputs: Inputs,
+) -> Result<(Lockfile, Vec<String>)> {
+    let mut whole: Option<Lockfile> = None;
+    let mut all_reasons = Vec::new();
+    for member in project.workspace() {
+        let (view, reasons) = resolve_lock_explained(ctx, &member, nix, inputs.clone())
+            .with_context(|| format!("cannot lock member {}", member.label()))?;
+        for reason in reasons {
+            all_reasons.push(match member.is_root() {
+                true => reason,
+                false => format!("{}: {reason}", member.member),
+            });
+        }
+        match &mut whole {
+            None => whole = Some(view),
+            Some(whole) => whole.set_member(&member.member, &view),
+        }
+    }
+    Ok((whole.expect("a workspace has its root"), all_reasons))
+}
+
+/// Evaluates what a member's crate-env.nix files ask for against the pinned
+/// inputs and picks the toolchains: the member's view of the lock
+/// ([`Lockfile::view`]). The caller holds the state lock.
 pub fn resolve_lock(
     ctx: &Context<'_>,
     project: &Project,
@@ -174,6 +203,7 @@ pub fn resolve_lock_explained(
         inputs,
         toolchains: Toolchains::default(),
         config: config_stamp(&project.root, &project.config_files())?,
+        members: Default::default(),
     };
     let request = evaluate_request(ctx, project, nix, &provisional)?;
     match resolve_toolchains(&request) {

@@ -3,6 +3,7 @@
 //! an observer, and turns failures into [`NixError`]s that carry the command,
 //! its exit status and Nix's own error text (with Nix's `file:line:column`).
 
+use std::collections::BTreeSet;
 use std::ffi::{OsStr, OsString};
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -63,6 +64,9 @@ pub struct Prefetched {
     pub base32: String,
     pub path: PathBuf,
 }
+
+/// Store paths per `nix-store --query` call: far below any argv limit.
+const CHUNK: usize = 500;
 
 /// `--argstr NAME VALUE` pairs for the Nix library.
 pub type ArgStrs<'a> = [(&'a str, &'a str)];
@@ -128,13 +132,52 @@ impl<'o> Nix<'o> {
 
     /// `nix-store --query --requisites PATH`: the closure of a store path.
     pub fn closure(&self, path: &Path) -> Result<Vec<PathBuf>, NixError> {
-        let argv: Vec<OsString> = vec!["--query".into(), "--requisites".into(), path.into()];
-        let stdout = self.run(&self.store, &argv)?;
-        Ok(String::from_utf8_lossy(&stdout)
+        let stdout = self.query(&["--requisites"], &[path.to_owned()])?;
+        Ok(stdout
             .lines()
             .filter(|l| l.starts_with('/'))
             .map(PathBuf::from)
             .collect())
+    }
+
+    /// `nix-store --gc --print-roots`: every GC root as (link, store path).
+    pub fn gc_roots(&self) -> Result<Vec<(PathBuf, PathBuf)>, NixError> {
+        let stdout = self.run(&self.store, &os_args(["--gc", "--print-roots"]))?;
+        Ok(String::from_utf8_lossy(&stdout)
+            .lines()
+            .filter_map(|l| l.split_once(" -> "))
+            .map(|(link, target)| (PathBuf::from(link), PathBuf::from(target)))
+            .collect())
+    }
+
+    /// `nix-store --query --requisites PATHS…` (in chunks): the union of the closures.
+    pub fn requisites(&self, paths: &[PathBuf]) -> Result<BTreeSet<PathBuf>, NixError> {
+        let mut all = BTreeSet::new();
+        for chunk in paths.chunks(CHUNK) {
+            let stdout = self.query(&["--requisites"], chunk)?;
+            all.extend(stdout.lines().map(PathBuf::from));
+        }
+        Ok(all)
+    }
+
+    /// The sum of `nix-store --query --size PATHS…` (NAR sizes, bytes).
+    pub fn total_size(&self, paths: &[PathBuf]) -> Result<u64, NixError> {
+        let mut total = 0;
+        for chunk in paths.chunks(CHUNK) {
+            let stdout = self.query(&["--size"], chunk)?;
+            total += stdout
+                .lines()
+                .filter_map(|l| l.trim().parse::<u64>().ok())
+                .sum::<u64>();
+        }
+        Ok(total)
+    }
+
+    fn query(&self, what: &[&str], paths: &[PathBuf]) -> Result<String, NixError> {
+        let mut argv = os_args(["--query"]);
+        argv.extend(os_args(what.iter().copied()));
+        argv.extend(paths.iter().map(OsString::from));
+        Ok(String::from_utf8_lossy(&self.run(&self.store, &argv)?).into_owned())
     }
 
     /// Reports commands and progress to `observer`.

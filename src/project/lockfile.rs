@@ -4,8 +4,11 @@
 //! The text format is part of the contract (docs/architecture.md): field order
 //! as declared here, two-space indent, trailing newline. `ref` is omitted when
 //! absent; `rev`, `toolchains.stable` and `toolchains.nightly` are written as
-//! `null` when unknown.
+//! `null` when unknown. `members` (workspace members' toolchains and
+//! stamps, keyed by their path) is omitted when empty, so a lock without
+//! members reads and writes exactly as before.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -20,6 +23,17 @@ pub const LOCK_VERSION: u32 = 1;
 pub struct Lockfile {
     pub version: u32,
     pub inputs: Inputs,
+    pub toolchains: Toolchains,
+    pub config: ConfigStamp,
+    /// Workspace members (path relative to the root → what they resolved to).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub members: BTreeMap<String, MemberLock>,
+}
+
+/// A workspace member's part of the lock: its toolchains, and the stamp of
+/// the crate-env.nix files (its parents' and its own) they were resolved from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberLock {
     pub toolchains: Toolchains,
     pub config: ConfigStamp,
 }
@@ -167,6 +181,41 @@ impl Lockfile {
     pub fn is_fresh_for(&self, stamp: &ConfigStamp) -> bool {
         &self.config == stamp
     }
+
+    /// One member's view (`""`: the root's): the inputs with that member's
+    /// toolchains and stamp, and no members. What the Nix library gets and
+    /// what the member's cache key hashes, so that re-locking one member
+    /// leaves every other member's cache valid. `None` if the lock has no
+    /// entry for the member.
+    pub fn view(&self, member: &str) -> Option<Lockfile> {
+        let (toolchains, config) = if member.is_empty() {
+            (self.toolchains.clone(), self.config.clone())
+        } else {
+            let entry = self.members.get(member)?;
+            (entry.toolchains.clone(), entry.config.clone())
+        };
+        Some(Lockfile {
+            version: self.version,
+            inputs: self.inputs.clone(),
+            toolchains,
+            config,
+            members: BTreeMap::new(),
+        })
+    }
+
+    /// Puts a member's view (as [`Lockfile::view`] returns it) into the lock.
+    pub fn set_member(&mut self, member: &str, view: &Lockfile) {
+        if member.is_empty() {
+            self.toolchains = view.toolchains.clone();
+            self.config = view.config.clone();
+        } else {
+            let entry = MemberLock {
+                toolchains: view.toolchains.clone(),
+                config: view.config.clone(),
+            };
+            self.members.insert(member.to_owned(), entry);
+        }
+    }
 }
 
 /// A newer lock format fails to parse as version 1 for reasons that would be
@@ -226,11 +275,33 @@ fn relative_name(root: &Path, file: &Path) -> String {
 pub const MISSING_LOCK: &str = "crate-env.lock does not exist";
 pub const STALE_LOCK: &str = "crate-env.lock is stale: crate-env.nix changed since it was locked";
 
-/// crate-env.lock against the crate-env.nix files as they are now.
+/// The stale-lock message naming the member (the root's is [`STALE_LOCK`]).
+pub fn stale_lock_message(project: &Project) -> String {
+    if project.is_root() {
+        STALE_LOCK.to_owned()
+    } else {
+        format!(
+            "crate-env.lock is stale for member {}: its crate-env.nix files changed since it was locked",
+            project.member
+        )
+    }
+}
+
+/// crate-env.lock against a member's crate-env.nix files as they are now.
 pub enum Freshness {
     Missing,
-    Stale { lock: Lockfile, stamp: ConfigStamp },
-    Fresh { lock: Lockfile, text: String },
+    /// `lock` is the whole lock; `locked` what it records for the member
+    /// (`None`: nothing, a new member).
+    Stale {
+        lock: Lockfile,
+        locked: Option<ConfigStamp>,
+        stamp: ConfigStamp,
+    },
+    /// `lock` and `text` are the member's view ([`Lockfile::view`]).
+    Fresh {
+        lock: Lockfile,
+        text: String,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -241,16 +312,22 @@ pub enum FreshnessError {
     Config(#[from] std::io::Error),
 }
 
-/// Reads the lock and compares it with the project's crate-env.nix files.
+/// Reads the lock and compares it with the member's crate-env.nix files.
 pub fn freshness(project: &Project) -> Result<Freshness, FreshnessError> {
-    let Some((lock, text)) = Lockfile::read(&project.lock_file())? else {
+    let Some((lock, _)) = Lockfile::read(&project.lock_file())? else {
         return Ok(Freshness::Missing);
     };
     let stamp = config_stamp(&project.root, &project.config_files())?;
-    Ok(if lock.is_fresh_for(&stamp) {
-        Freshness::Fresh { lock, text }
-    } else {
-        Freshness::Stale { lock, stamp }
+    Ok(match lock.view(&project.member) {
+        Some(view) if view.is_fresh_for(&stamp) => Freshness::Fresh {
+            text: view.to_text(),
+            lock: view,
+        },
+        view => Freshness::Stale {
+            locked: view.map(|v| v.config),
+            lock,
+            stamp,
+        },
     })
 }
 
@@ -330,6 +407,7 @@ mod tests {
                 files: vec!["crate-env.nix".into()],
                 hash: "sha256:00ff".into(),
             },
+            members: BTreeMap::new(),
         }
     }
 
@@ -376,6 +454,23 @@ mod tests {
     fn round_trips() {
         let lock = Lockfile::parse(GOLDEN, Path::new("crate-env.lock")).unwrap();
         assert_eq!(lock, sample());
+    }
+
+    #[test]
+    fn members_are_an_optional_extension() {
+        let mut lock = sample();
+        let mut wasm = lock.view("").unwrap();
+        wasm.toolchains.nightly = Some("2026-02-19".into());
+        wasm.config.files.push("wasm/crate-env.nix".into());
+        lock.set_member("wasm", &wasm);
+        let text = lock.to_text();
+        assert!(text.starts_with(GOLDEN.trim_end_matches("}\n")), "{text}");
+        assert!(text.contains("\"members\": {\n    \"wasm\": {"), "{text}");
+        let back = Lockfile::parse(&text, Path::new("l")).unwrap();
+        assert_eq!(back.view("wasm").unwrap(), wasm);
+        // The root's view leaves the members out: it is what an old lock was.
+        assert_eq!(back.view("").unwrap().to_text(), GOLDEN);
+        assert_eq!(back.view("py"), None);
     }
 
     #[test]

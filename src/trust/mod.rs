@@ -108,9 +108,19 @@ pub fn check_not_denied(settings: &Settings, project: &Project) -> Result<(), Tr
     }
 }
 
-/// The current contents of every file trust covers.
+/// The current contents of every file trust covers: every crate-env.nix of
+/// the workspace (each member's) and the lock, so one approval covers the
+/// project and a change anywhere in it needs another.
 pub fn fingerprint(project: &Project) -> Result<Fingerprint, TrustError> {
-    Fingerprint::of(&project.watched_files())
+    let mut files: Vec<PathBuf> = project
+        .workspace()
+        .iter()
+        .flat_map(Project::config_files)
+        .collect();
+    files.sort();
+    files.dedup();
+    files.push(project.lock_file());
+    Fingerprint::of(&files)
 }
 
 /// What implicit activation may do with `current` (see [`Verdict`]). A
@@ -222,7 +232,11 @@ pub fn deny(settings: &Settings, project: &Project) -> Result<bool, TrustError> 
     let state_dir = project.state_dir();
     if state_dir.is_dir() {
         let _lock = StateLock::acquire(&state_dir, || {})?;
-        for shortcut in [FreshStamp::path(&state_dir), project.direnv_state()] {
+        let members = project.workspace();
+        let shortcuts = members
+            .iter()
+            .flat_map(|m| [FreshStamp::path(&m.env_dir()), m.direnv_state()]);
+        for shortcut in shortcuts {
             match std::fs::remove_file(&shortcut) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
                     return Err(FsError::Write {
