@@ -292,3 +292,48 @@ fn own_edits_need_allow_unless_a_typed_command_ran_or_the_code_is_trusted() {
         stderr(&out)
     );
 }
+
+/// `member/crate-env.nix` holding `body`.
+fn write_member(p: &Project, member: &str, body: &str) {
+    p.write(
+        &format!("{member}/crate-env.nix"),
+        &format!("{{ pkgs, ... }}:\n{{\n{body}\n}}\n"),
+    );
+}
+
+/// `show-var GEN` through the root's proxy, started in `dir`.
+fn proxy_gen_in(p: &Project, dir: &str) -> (String, String) {
+    let out = proxy(p, "show-var")
+        .arg("GEN")
+        .current_dir(p.root.join(dir))
+        .output()
+        .unwrap();
+    assert_success(&out, &format!("proxy show-var GEN in {dir}"));
+    (stdout(&out), stderr(&out))
+}
+
+#[test]
+fn one_approval_covers_every_member_and_a_members_change_needs_another() {
+    let mut p = Project::locked(&body("root"));
+    write_member(&p, "member", "env.GEN = \"member-1\";");
+    assert_success(&p.run(&["materialise", "--all"]), "materialise --all");
+    let nix = NixCounter::install(&mut p);
+    assert_eq!(proxy_gen_in(&p, "member").0, "member-1");
+    assert_eq!(proxy_gen_in(&p, ".").0, "root");
+
+    // A pull changes only the member's file: the member's proxy keeps the
+    // old environment and starts no Nix; the root's is untouched.
+    write_member(&p, "member", "env.GEN = \"member-2\";");
+    let (value, err) = proxy_gen_in(&p, "member");
+    assert_eq!(value, "member-1", "{err}");
+    assert!(err.contains("member/crate-env.nix"), "{err}");
+    assert!(err.contains("crate-env allow"), "{err}");
+    assert_eq!(proxy_gen_in(&p, ".").0, "root");
+    assert_eq!(nix.calls(), [] as [String; 0], "evaluated before approval");
+
+    // One `allow` at the root approves the member too.
+    assert_success(&p.run(&["allow"]), "allow");
+    let (value, err) = proxy_gen_in(&p, "member");
+    assert_eq!(value, "member-2", "{err}");
+    assert!(!nix.calls().is_empty(), "the approved change was not built");
+}
