@@ -6,87 +6,37 @@
   lib,
   # The environment's toolchains (the same derivations as the shell's).
   toolchains,
-  # Components each toolchain was built with, to explain what buildStd lacks.
-  components,
   packages,
   # `export NAME=value` lines of the environment's variables (user `env` & co).
   exportScript,
-  # `nixConfig` from crate-env.nix: caches and remote builders for the builds.
+  # `nixConfig` of crate-env.nix, validated (../config.nix); the Rust side
+  # maps it to `--option`s (src/environment/nix_config.rs).
   nixConfig,
-  # `builds` from crate-env.nix (merged over members).
+  # `builds` from crate-env.nix (merged over members, validated by
+  # ./validate.nix through ../validate.nix).
   config,
   # What the Rust side computed (src/build): null when only `info` is wanted.
   args,
 }:
 let
-  knownFields = [
-    "toolchain"
-    "package"
-    "target"
-    "profile"
-    "features"
-    "noDefaultFeatures"
-    "buildStd"
-    "check"
-    "postBuild"
-  ];
-
-  isStringList = v: builtins.isList v && builtins.all builtins.isString v;
-  nullOrString = v: v == null || builtins.isString v;
-
-  normalise =
-    name: given:
-    let
-      unknown = lib.subtractLists knownFields (builtins.attrNames given);
-      field =
-        f: default: ok: what:
-        let
-          value = given.${f} or default;
-        in
-        if ok value then value else throw "crate-env.nix: builds.${name}.${f} must be ${what}";
-    in
-    if builtins.match "[A-Za-z0-9_][A-Za-z0-9_-]*" name == null then
-      throw "crate-env.nix: builds.${name}: a build name is letters, digits, `_` and `-`"
-    else if !builtins.isAttrs given then
-      throw "crate-env.nix: builds.${name} must be an attribute set"
-    else if unknown != [ ] then
-      throw "crate-env.nix: builds.${name}: unknown field(s) ${lib.concatStringsSep ", " unknown}; known fields: ${lib.concatStringsSep ", " knownFields}"
-    else
-      {
-        toolchain = field "toolchain" "stable" (
-          v: lib.elem v [
-            "stable"
-            "nightly"
-          ]
-        ) "\"stable\" or \"nightly\"";
-        package = field "package" null nullOrString "a package name (cargo -p)";
-        target = field "target" null nullOrString "a target triple";
-        profile = field "profile" "release" builtins.isString "a cargo profile name";
-        features = field "features" [ ] isStringList "a list of feature names";
-        noDefaultFeatures = field "noDefaultFeatures" false builtins.isBool "true or false";
-        buildStd = field "buildStd" [ ] isStringList "a list of crates such as [ \"std\" \"panic_abort\" ]";
-        check = field "check" false builtins.isBool "true or false";
-        postBuild = field "postBuild" "" builtins.isString "a string of shell code";
-      };
+  # Defaults for the fields a build leaves out (types checked by ./validate.nix).
+  normalise = _name: given: {
+    toolchain = given.toolchain or "stable";
+    package = given.package or null;
+    target = given.target or null;
+    profile = given.profile or "release";
+    features = given.features or [ ];
+    noDefaultFeatures = given.noDefaultFeatures or false;
+    buildStd = given.buildStd or [ ];
+    check = given.check or false;
+    postBuild = given.postBuild or "";
+  };
 
   # `default` always exists: every binary of the workspace, release profile.
   settings = builtins.mapAttrs normalise ({ default = { }; } // config);
 
-  toolchainFor =
-    name: s:
-    let
-      toolchain = toolchains.${s.toolchain};
-    in
-    if toolchain == null then
-      throw "crate-env.nix: builds.${name} uses toolchain = \"nightly\", but crate-env.nix sets no nightly"
-    else if s.buildStd != [ ] && !(lib.elem "rust-src" components.${s.toolchain}) then
-      throw "crate-env.nix: builds.${name}.buildStd needs the ${s.toolchain} toolchain's rust-src: add \"rust-src\" to ${
-        if s.toolchain == "stable" then "rust" else "nightly"
-      }.components"
-    else if s.buildStd != [ ] && s.target == null then
-      throw "crate-env.nix: builds.${name}.buildStd needs a target (cargo -Z build-std requires --target)"
-    else
-      toolchain;
+  # ./validate.nix already reported a missing nightly or rust-src.
+  toolchainFor = _name: s: toolchains.${s.toolchain};
 
   # The profile's directory under target/ (cargo: dev → debug).
   profileDir =
@@ -203,32 +153,19 @@ let
     );
 in
 {
-  # For `crate-env build` to choose and check names before building anything.
-  # `nixOptions`: `--option NAME VALUE` pairs for every Nix command of the build.
+  # For `crate-env build` to choose and check names before building anything;
+  # `nixConfig` for every Nix command of the build.
   info = {
     names = builtins.attrNames settings;
-    # Forcing the toolchain reports a missing nightly or rust-src here, before
-    # crate-env writes anything.
-    builds = builtins.mapAttrs (name: s: builtins.seq (toolchainFor name s) s) settings;
-    nixOptions =
-      let
-        list = name: nixConfig.${name} or [ ];
-      in
-      lib.optional (list "substituters" != [ ]) [
-        "extra-substituters"
-        (lib.concatStringsSep " " (list "substituters"))
-      ]
-      ++ lib.optional (list "trusted-public-keys" != [ ]) [
-        "extra-trusted-public-keys"
-        (lib.concatStringsSep " " (list "trusted-public-keys"))
-      ]
-      ++ lib.optional (list "builders" != [ ]) [
-        "builders"
-        (lib.concatStringsSep " ; " (list "builders"))
-      ];
+    builds = settings;
+    inherit nixConfig;
   };
 
   inherit toolchains;
 
-  drv = if args == null then throw "crate-env: builds.drv needs the buildArgs argument" else builtins.mapAttrs layers settings;
+  drv =
+    if args == null then
+      throw "crate-env: builds.drv needs the buildArgs argument"
+    else
+      builtins.mapAttrs layers settings;
 }
