@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::{log, roots, workspace, BuildError, Info, LibArgs, Prepared, Step};
-use crate::fsutil::{atomic_write, FsError};
+use crate::project::fsutil::{atomic_write, FsError};
 use crate::nix::{Nix, NixError};
 use crate::project::Project;
 
@@ -33,11 +33,12 @@ fn std_lock(
 ) -> Result<String, BuildError> {
     let link = roots::toolchain(project, toolchain);
     roots::create_dir(&roots::toolchains_dir(project))?;
-    let out = nix
+    let out = args
+        .library
         .build(
-            args.lib,
+            nix,
             &format!("builds.toolchains.{toolchain}"),
-            &args.with(None),
+            args.lock,
             &link,
         )
         .map_err(|source| BuildError::Nix {
@@ -55,14 +56,14 @@ fn std_lock(
         })
 }
 
-/// Writes the `buildArgs` file (`.crate-env/build/args.json`); returns its path.
+/// Writes the `buildArgs` file (the member's `build/args.json`); returns its path.
 fn write_args(
     project: &Project,
     prepared: &Prepared,
     std_lock: Option<&str>,
     crate_url: &str,
 ) -> Result<PathBuf, BuildError> {
-    let path = project.state_dir().join("build").join("args.json");
+    let path = super::build_dir(project).join("args.json");
     super::create_parent(&path)?;
     let args = BuildArgs {
         root: &project.root,
@@ -76,13 +77,11 @@ fn write_args(
     Ok(path)
 }
 
-/// The store paths one build produced.
+/// The output one build produced (its inputs are rooted next to it).
 #[derive(Debug, Clone)]
 pub struct Built {
     pub name: String,
     pub out: PathBuf,
-    pub deps: PathBuf,
-    pub crates: PathBuf,
 }
 
 /// Runs the Nix side of builds for one project.
@@ -149,15 +148,16 @@ impl Builder<'_, '_> {
         let project = self.project;
         let dir = roots::build_dir(project, name);
         roots::create_dir(&dir)?;
-        let build_args = build_args.to_string_lossy();
         let output = format!("builds.drv.{name}");
         let inputs = format!("{output}.inputs");
         let paths = self
-            .nix
-            .build_attrs(
-                self.args.lib,
+            .args
+            .library
+            .build_with_args(
+                self.nix,
                 &[&output, &inputs],
-                &self.args.with(Some(&build_args)),
+                self.args.lock,
+                build_args,
                 &roots::output(project, name),
             )
             .map_err(|err| {
@@ -168,11 +168,8 @@ impl Builder<'_, '_> {
             })?;
         let out = paths[0].clone();
         link_atomically(&out, out_link)?;
-        let resolve = |link: &str| std::fs::read_link(paths[1].join(link)).unwrap_or_default();
         Ok(Built {
             name: name.to_owned(),
-            deps: resolve("deps"),
-            crates: resolve("crates"),
             out,
         })
     }
@@ -185,8 +182,9 @@ fn link_atomically(target: &Path, link: &Path) -> Result<(), FsError> {
         path: link.to_path_buf(),
         source,
     };
+    // A name the state-lock holders sweep after a kill (project::fsutil).
     let name = link.file_name().unwrap_or_default().to_string_lossy();
-    let temp = link.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+    let temp = link.with_file_name(format!(".crate-env-tmp-{name}-{}", std::process::id()));
     let _ = std::fs::remove_file(&temp);
     std::os::unix::fs::symlink(target, &temp).map_err(error)?;
     std::fs::rename(&temp, link).map_err(error)

@@ -182,8 +182,8 @@ fn split_name_version(text: &str) -> Option<(&str, &str)> {
 
 /// Nix prints `sha256-<base64>` (SRI) or `sha256:<base32>`; Cargo.lock says hex.
 fn to_hex(hash: &str) -> String {
-    if let Some(bytes) = crate::sri::sri_sha256_bytes(hash) {
-        return crate::fsutil::hex(&bytes);
+    if let Some(bytes) = crate::inputs::sri::sri_sha256_bytes(hash) {
+        return base16ct::lower::encode_string(&bytes);
     }
     hash.to_owned()
 }

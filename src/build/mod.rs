@@ -20,10 +20,11 @@ use serde::{Deserialize, Serialize};
 
 pub use builder::{Builder, Built, Plan};
 
-use crate::envcache::{cache_key, KeyInputs};
-use crate::fsutil::{atomic_write, FsError};
+use crate::environment::current_key;
+use crate::environment::nix_config::NixConfig;
+use crate::nix::library::Library;
 use crate::nix::{Nix, NixError};
-use crate::nixlib;
+use crate::project::fsutil::{atomic_write, FsError};
 use crate::project::Project;
 
 /// Where registry crates are downloaded from, unless `CRATE_ENV_CRATES_MIRROR`
@@ -134,37 +135,13 @@ pub fn prepare(root: &Path) -> Result<Prepared, BuildError> {
     Ok(Prepared { files, stubs })
 }
 
-/// The Nix library and the arguments every evaluation gets.
+/// The Nix library bound to the project (member) and the text of its view
+/// of the lock: what every evaluation and build gets.
 #[derive(Debug, Clone, Copy)]
 pub struct LibArgs<'a> {
-    pub lib: &'a Path,
+    pub library: &'a Library,
     pub lock: &'a str,
-    pub config_files: &'a str,
     pub system: &'a str,
-}
-
-impl LibArgs<'_> {
-    fn with<'a>(&'a self, build_args: Option<&'a str>) -> Vec<(&'a str, &'a str)> {
-        let mut args = vec![
-            ("lock", self.lock),
-            ("configFiles", self.config_files),
-            ("system", self.system),
-        ];
-        if let Some(path) = build_args {
-            args.push(("buildArgs", path));
-        }
-        args
-    }
-}
-
-/// `configFiles` for the Nix library: a JSON list of absolute paths.
-pub fn config_files_json(project: &Project) -> String {
-    let paths: Vec<String> = project
-        .config_files()
-        .iter()
-        .map(|p| p.to_string_lossy().into_owned())
-        .collect();
-    serde_json::to_string(&paths).expect("strings serialise")
 }
 
 /// One build's settings, as the library normalised them.
@@ -180,23 +157,25 @@ pub struct BuildSettings {
     pub check: bool,
 }
 
-/// `builds.info`: every build's name and settings, and `nixConfig`.
+/// `builds.info`: every build's name and settings, and `nixConfig` (turned
+/// into `--option`s by `environment::nix_config`, like `materialise`'s).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Info {
     pub names: Vec<String>,
     pub builds: BTreeMap<String, BuildSettings>,
     #[serde(default)]
-    pub nix_options: Vec<(String, String)>,
+    pub nix_config: NixConfig,
 }
 
-/// `builds.info` (evaluating it checks every build's fields), cached in
-/// `.crate-env/build/info.json` under the environment's cache key (the
+/// `builds.info` (evaluating it checks every build's fields), cached in the
+/// member's `build/info.json` under the environment's cache key (the
 /// library, system, lock and crate-env.nix files): a rebuild after a source
 /// edit evaluates it no more.
 pub fn info(nix: &Nix<'_>, args: &LibArgs<'_>, project: &Project) -> Result<Info, BuildError> {
-    let path = project.state_dir().join("build").join("info.json");
-    let key = info_key(project, args);
+    let path = build_dir(project).join("info.json");
+    // No key (a file unreadable): nothing is cached.
+    let key = current_key(project, args.system).ok().flatten();
     let cached = std::fs::read(&path)
         .ok()
         .and_then(|bytes| serde_json::from_slice::<CachedInfo>(&bytes).ok())
@@ -204,8 +183,9 @@ pub fn info(nix: &Nix<'_>, args: &LibArgs<'_>, project: &Project) -> Result<Info
     if let Some(cached) = cached {
         return Ok(cached.info);
     }
-    let value = nix
-        .eval_json(args.lib, "builds.info", &args.with(None))
+    let value = args
+        .library
+        .eval(nix, "builds.info", args.lock)
         .map_err(BuildError::Eval)?;
     let info: Info = serde_json::from_value(value).map_err(|e| BuildError::Info(e.to_string()))?;
     if let Some(key) = key {
@@ -226,20 +206,19 @@ struct CachedInfo {
     info: Info,
 }
 
-/// The environment's cache key (docs/architecture.md); `None` if a
-/// crate-env.nix cannot be read (then nothing is cached).
-fn info_key(project: &Project, args: &LibArgs<'_>) -> Option<String> {
-    let config_files: Vec<(PathBuf, Vec<u8>)> = project
-        .config_files()
-        .into_iter()
-        .map(|p| std::fs::read(&p).ok().map(|bytes| (p, bytes)))
-        .collect::<Option<_>>()?;
-    Some(cache_key(&KeyInputs {
-        lib_hash: &nixlib::lib_hash(),
-        system: args.system,
-        lock_bytes: args.lock.as_bytes(),
-        config_files: &config_files,
-    }))
+/// The builds crate-env.nix declares, as the last `crate-env build`
+/// evaluated them, if that was for the current crate-env.nix files and lock
+/// (`None`: unknown without evaluating, which `gc` never does).
+pub fn declared(project: &Project, system: &str) -> Option<Vec<String>> {
+    let bytes = std::fs::read(build_dir(project).join("info.json")).ok()?;
+    let cached: CachedInfo = serde_json::from_slice(&bytes).ok()?;
+    let key = current_key(project, system).ok().flatten()?;
+    (cached.key == key).then_some(cached.info.names)
+}
+
+/// The member's `build/` directory: `args.json`, `info.json`.
+pub fn build_dir(project: &Project) -> PathBuf {
+    project.env_dir().join("build")
 }
 
 pub(crate) fn create_parent(path: &Path) -> Result<(), FsError> {

@@ -1,7 +1,8 @@
-//! GC roots of builds, under `.crate-env/gcroots/builds/NAME/`: `out` (the
+//! GC roots of builds, under the member's `gcroots/builds/NAME/`
+//! (`.crate-env/gcroots/…` for the root, `.crate-env/members/<name>/gcroots/…`): `out` (the
 //! output) and `out-2` (the build's inputs: links to its dependency layer and
 //! to every fetched `.crate`), as one `nix-build` names them; and
-//! `.crate-env/gcroots/build-toolchains/TOOLCHAIN` (a toolchain realised for
+//! `gcroots/build-toolchains/TOOLCHAIN` (a toolchain realised for
 //! `buildStd`). They keep a rebuild cheap after `nix-collect-garbage`, and
 //! tell `status` and `cache push` what was built.
 
@@ -9,7 +10,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::fsutil::FsError;
+use crate::project::fsutil::FsError;
 use crate::project::Project;
 
 pub fn dir(project: &Project) -> PathBuf {

@@ -4,17 +4,20 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 
-use super::{print_data, Context};
 use crate::build::log::BuildLog;
 use crate::build::{self, BuildError, Builder, Built, LibArgs, Plan};
-use crate::cli::BuildArgs;
-use crate::errors::{ExitCode, Hint, HintExt};
-use crate::nix::{Event, Nix};
-use crate::nixlib;
-use crate::settings::Verbosity;
-use crate::ui::{Spinner, Ui};
+use crate::cli::args::BuildArgs;
+use crate::cli::context::{print_data, Context};
+use crate::cli::errors::{ExitCode, Hint};
+use crate::cli::settings::Verbosity;
+use crate::cli::ui::{Spinner, Ui};
+use crate::environment::nix_config;
+use crate::environment::{ensure, RelockPolicy};
+use crate::nix::Event;
+use crate::project::Project;
+use crate::report::approve;
 
 /// Overrides where registry crates are downloaded from (cargo's `dl` syntax).
 const MIRROR_VAR: &str = "CRATE_ENV_CRATES_MIRROR";
@@ -23,31 +26,26 @@ pub fn run(ctx: &Context<'_>, args: &BuildArgs) -> Result<ExitCode> {
     let project = ctx.project()?;
     // Checks that need no Nix come first: a bad Cargo.lock writes nothing.
     let prepared = build::prepare(&project.root).map_err(hinted)?;
-    let (_, lock_text) = super::fresh_lock(
-        &project,
-        "run `crate-env lock --nixpkgs SPEC --rust-overlay SPEC`",
-        "run `crate-env lock` (or `crate-env materialise`, which re-locks)",
-    )?;
-    let _state = ctx.lock_state(&project)?;
-    let lib = nixlib::extract(&project.lib_parent_dir())?;
-    let config_json = build::config_files_json(&project);
+    // The member's environment, re-locking a stale lock as `materialise`
+    // does: the builds use its toolchain (the same store path as its shell).
+    ensure(ctx, &project, RelockPolicy::Relock).context("cannot materialise the environment")?;
+    let _state = ctx.state_lock(&project)?;
+    let lock_text = lock_text(ctx, &project)?;
+    let library = project.library(&ctx.settings.system.value)?;
     let log = BuildLog::default();
     let spinner = ctx.ui.spinner("evaluating builds");
-    let mut nix = Nix::find(ctx.settings.nix_bin_dir.value.as_deref())
-        .hint("install Nix (https://nixos.org/download), or point CRATE_ENV_NIX_BIN_DIR at its bin directory")?
-        .observe(|event| observe(ctx.ui.verbosity(), &spinner, &log, event));
+    let mut nix = ctx.nix_observed(|event| observe(ctx.ui.verbosity(), &spinner, &log, event))?;
     let lib_args = LibArgs {
-        lib: &lib,
+        library: &library,
         lock: &lock_text,
-        config_files: &config_json,
         system: &ctx.settings.system.value,
     };
     let info = build::info(&nix, &lib_args, &project).map_err(hinted)?;
     let names = build::select(&info, &args.names).map_err(hinted)?;
-    nix.set_options(info.nix_options.clone());
+    nix.set_options(nix_config::options(&info.nix_config));
     let crate_url = crate_url();
-    let out_link =
-        |name: &str| link_for(&project.root, args.out_link.as_deref(), name, names.len());
+    let dir = project.dir();
+    let out_link = |name: &str| link_for(&dir, args.out_link.as_deref(), name, names.len());
     let plan = Plan {
         prepared: &prepared,
         info: &info,
@@ -70,13 +68,20 @@ pub fn run(ctx: &Context<'_>, args: &BuildArgs) -> Result<ExitCode> {
         .map_err(hinted)?;
     drop(nix);
     spinner.finish();
-    print_data(
-        &built
-            .iter()
-            .map(|b| format!("{}\n", b.out.display()))
-            .collect::<String>(),
-    )?;
+    approve(ctx, &project);
+    let paths: String = built.iter().map(|b| format!("{}\n", b.out.display())).collect();
+    print_data(&paths)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The text of the member's view of the lock, fresh after `ensure`.
+fn lock_text(ctx: &Context<'_>, project: &Project) -> Result<String> {
+    let lock = ctx.fresh_lock(
+        project,
+        "run `crate-env lock --nixpkgs SPEC --rust-overlay SPEC`",
+        "run `crate-env build` again (crate-env.nix changed meanwhile)",
+    )?;
+    Ok(lock.to_text())
 }
 
 /// `CRATE_ENV_CRATES_MIRROR`, else crates.io's download URL.
@@ -87,7 +92,7 @@ fn crate_url() -> String {
         .unwrap_or_else(|| build::DEFAULT_CRATE_URL.to_owned())
 }
 
-/// `result-NAME` in the project, or `--out-link PATH` (`PATH-NAME` when
+/// `result-NAME` in the member's directory, or `--out-link PATH` (`PATH-NAME` when
 /// several builds run).
 fn link_for(root: &Path, given: Option<&Path>, name: &str, count: usize) -> PathBuf {
     match given {
