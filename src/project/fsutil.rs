@@ -145,16 +145,25 @@ impl Drop for StateLock {
 }
 
 /// Removes what a killed writer left behind: temporary files of atomic
-/// writes (`.crate-env-tmp*`) and of proxy links (`.tmp*`) in `state_dir`,
-/// its `bin/` and `direnv-stamps/`, whose writers all hold the state lock
+/// writes (`.crate-env-tmp*`) and of proxy links (`.tmp*`) in `state_dir`
+/// and each member's directory, their `bin/`, `direnv-stamps/` and `build/`
+/// (`crate-env build`'s argument files), whose writers all hold the state lock
 /// (as the caller does); and, older than a minute, library extractions
 /// (`lib/.tmp*`: `doctor` extracts without the lock) and `.crate-env-tmp*` in
-/// `root` (`init` writes there without it). Best effort; returns how many went.
+/// `root` (`init` writes there without it; `build` links `result-NAME`
+/// through one). Best effort; returns how many went.
 pub fn sweep_temp_files(state_dir: &Path, root: &Path) -> usize {
     let minute = Some(std::time::Duration::from_secs(60));
     let mut removed = 0;
-    for dir in ["", "bin", "direnv-stamps"] {
-        removed += sweep(&state_dir.join(dir), &[".crate-env-tmp", ".tmp"], None);
+    let members = std::fs::read_dir(state_dir.join("members"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path());
+    for env_dir in std::iter::once(state_dir.to_path_buf()).chain(members) {
+        for dir in ["", "bin", "direnv-stamps", "build"] {
+            removed += sweep(&env_dir.join(dir), &[".crate-env-tmp", ".tmp"], None);
+        }
     }
     removed += sweep(&state_dir.join("lib"), &[".tmp"], minute);
     removed + sweep(root, &[".crate-env-tmp"], minute)
