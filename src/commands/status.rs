@@ -305,15 +305,18 @@ fn print_settings(ctx: &Context<'_>, s: &Settings) {
         s.trust_all.value.to_string(),
         &s.trust_all.source,
     );
+    line("trusted prefixes", prefixes(s), &s.trusted_prefixes.source);
+}
+
+fn prefixes(s: &Settings) -> String {
     let prefixes: Vec<String> = (s.trusted_prefixes.value.iter())
         .map(|p| p.display().to_string())
         .collect();
-    let prefixes = if prefixes.is_empty() {
+    if prefixes.is_empty() {
         "(none)".to_owned()
     } else {
         prefixes.join(", ")
-    };
-    line("trusted prefixes", prefixes, &s.trusted_prefixes.source);
+    }
 }
 
 fn trust_line(trust: &TrustStatus) -> String {
