@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::{log, roots, workspace, BuildError, Info, LibArgs, Prepared, Step};
-use crate::project::fsutil::{atomic_write, FsError};
 use crate::nix::{Nix, NixError};
+use crate::project::fsutil::{atomic_write, FsError};
 use crate::project::Project;
 
 /// What the Nix library reads from `buildArgs` (nix/build/source.nix, vendor.nix).

@@ -69,7 +69,10 @@ pub fn run(ctx: &Context<'_>, args: &BuildArgs) -> Result<ExitCode> {
     drop(nix);
     spinner.finish();
     approve(ctx, &project);
-    let paths: String = built.iter().map(|b| format!("{}\n", b.out.display())).collect();
+    let paths: String = built
+        .iter()
+        .map(|b| format!("{}\n", b.out.display()))
+        .collect();
     print_data(&paths)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -25,8 +25,14 @@ pub fn run(ctx: &Context<'_>, args: &GcArgs) -> Result<ExitCode> {
         })?;
         let current = project.as_ref().map(|p| p.root.as_path());
         let system = &ctx.settings.system.value;
-        gc::plan_all(state_home, args.older_than, current, SystemTime::now(), system)
-            .context("cannot read the registry of projects")?
+        gc::plan_all(
+            state_home,
+            args.older_than,
+            current,
+            SystemTime::now(),
+            system,
+        )
+        .context("cannot read the registry of projects")?
     } else {
         let project = ctx.project()?;
         Plan {
