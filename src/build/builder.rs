@@ -137,7 +137,7 @@ impl Builder<'_, '_> {
     }
 
     /// Builds `name` (its crates, dependency layer and output, in one
-    /// `nix-build`), rooted under `.crate-env/gcroots/builds/NAME/` and
+    /// `nix-build`), rooted under the member's `gcroots/builds/NAME/` and
     /// linked at `out_link`.
     pub fn build(
         &self,

@@ -8,10 +8,10 @@
 //! [`log::BuildLog`] its Nix observer fills.
 
 mod builder;
-pub mod cargo_lock;
+mod cargo_lock;
 pub mod log;
 pub mod roots;
-pub mod workspace;
+mod workspace;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
