@@ -92,6 +92,10 @@ fn a_member_builds_with_its_environment_and_gc_keeps_only_declared_builds() {
     let out = p.run(&["build", "shared"]);
     assert_success(&out, "build at the root");
     assert_eq!(runs(&p.root.join("result-shared/bin/tiny")), "root");
+    // The member's result links are no sources of the root's build.
+    let args = fs::read_to_string(p.root.join(".crate-env/build/args.json")).unwrap();
+    assert!(args.contains("m/crate-env.nix"), "{args}");
+    assert!(!args.contains("result-"), "{args}");
 
     // `mine` leaves the member's crate-env.nix: gc drops its roots once a
     // build evaluated the new file, and never the declared builds'.

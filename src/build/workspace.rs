@@ -15,6 +15,24 @@ fn excluded_at_root(name: &str) -> bool {
     matches!(name, "target" | ".crate-env" | ".git" | ".direnv") || name.starts_with("result")
 }
 
+/// Entries that never belong to a build's sources: those of the root, and
+/// `result*` next to a workspace member's crate-env.nix (`crate-env build`
+/// run there links its outputs so).
+fn excluded(entry: &ignore::DirEntry) -> bool {
+    let name = entry.file_name().to_string_lossy();
+    match entry.depth() {
+        0 => false,
+        1 => excluded_at_root(&name),
+        _ => {
+            name.starts_with("result")
+                && entry
+                    .path()
+                    .parent()
+                    .is_some_and(|dir| dir.join(crate::project::CONFIG_FILE).is_file())
+        }
+    }
+}
+
 /// The files of the project, relative, `/`-separated, sorted.
 pub fn list_files(root: &Path) -> Result<Vec<String>, BuildError> {
     let walk = ignore::WalkBuilder::new(root)
@@ -26,9 +44,7 @@ pub fn list_files(root: &Path) -> Result<Vec<String>, BuildError> {
         .git_exclude(true)
         .require_git(false)
         .follow_links(false)
-        .filter_entry(|entry| {
-            entry.depth() != 1 || !excluded_at_root(&entry.file_name().to_string_lossy())
-        })
+        .filter_entry(|entry| !excluded(entry))
         .build();
     let mut files = Vec::new();
     for entry in walk {
@@ -356,6 +372,7 @@ mod tests {
             ".crate-env/env.json",
             "notes.tmp",
             "sub/keep.rs",
+            "src/result.rs",
         ] {
             let path = root.join(file);
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -363,9 +380,19 @@ mod tests {
         }
         std::fs::write(root.join(".gitignore"), "*.tmp\n").unwrap();
         std::os::unix::fs::symlink("/nix/store/x", root.join("result-default")).unwrap();
+        // A member's result link; a `result` file elsewhere is a source.
+        std::fs::write(root.join("sub/crate-env.nix"), "{ }").unwrap();
+        std::os::unix::fs::symlink("/nix/store/x", root.join("sub/result-mine")).unwrap();
         assert_eq!(
             list_files(root).unwrap(),
-            [".gitignore", "Cargo.toml", "src/main.rs", "sub/keep.rs"]
+            [
+                ".gitignore",
+                "Cargo.toml",
+                "src/main.rs",
+                "src/result.rs",
+                "sub/crate-env.nix",
+                "sub/keep.rs"
+            ]
         );
     }
 }
