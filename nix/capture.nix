@@ -64,3 +64,7 @@ let
   );
 in
 pkgs.mkShell (captureArgs // { crateEnvDrop = captureDrop; })
+# For `crate-env build` (./build): the layers export the same variables.
+// {
+  inherit exportScript;
+}

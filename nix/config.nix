@@ -158,24 +158,27 @@ checked {
       throw "crate-env.nix: env.${name}: not a valid environment variable name"
   ) (config.env or { });
 
-  # Binary caches for building the environment (docs/ci.md): crate-env passes
-  # them to nix-build as `--option extra-substituters …` / `extra-trusted-public-keys …`.
+  # Binary caches for building the environment (docs/ci.md) and remote
+  # builders (docs/build.md): src/environment/nix_config.rs turns them into
+  # `--option extra-substituters …`, `extra-trusted-public-keys …`, `builders …`.
   nixConfig =
     let
       given = expect "nixConfig must be an attribute set" builtins.isAttrs (config.nixConfig or { });
       known = [
         "substituters"
         "trusted-public-keys"
+        "builders"
       ];
       unknown = builtins.filter (n: !(builtins.elem n known)) (builtins.attrNames given);
     in
     if unknown != [ ] then
-      throw "crate-env.nix: unknown nixConfig field(s) ${builtins.concatStringsSep ", " unknown}; known: substituters, trusted-public-keys"
+      throw "crate-env.nix: unknown nixConfig field(s) ${builtins.concatStringsSep ", " unknown}; known: substituters, trusted-public-keys, builders"
     else
       {
         substituters = stringList "nixConfig.substituters" (given.substituters or [ ]);
         trusted-public-keys = stringList "nixConfig.trusted-public-keys" (
           given.trusted-public-keys or [ ]
         );
+        builders = stringList "nixConfig.builders" (given.builders or [ ]);
       };
 }

@@ -5,7 +5,7 @@
 # This entry file fetches the pinned inputs and wires the parts together:
 # ./config.nix (crate-env.nix, merged and validated), ./toolchains.nix (the
 # pinned stable and nightly), ./capture.nix (the environment), ./request.nix
-# (what lock-time resolution needs).
+# (what lock-time resolution needs), ./build (`crate-env build`, docs/build.md).
 {
   # Text of crate-env.lock (JSON). `toolchains` fields may be null while locking.
   lock,
@@ -13,6 +13,9 @@
   configFiles,
   # Nix system double, e.g. "x86_64-linux".
   system,
+  # `crate-env build` only: path of a JSON file with the project's files, stub
+  # targets, rust-src's Cargo.lock and the crate download URL (src/build).
+  buildArgs ? "",
 }:
 let
   lockData = builtins.fromJSON lock;
@@ -78,5 +81,18 @@ in
 {
   inherit env;
   inherit (settings) nixConfig;
+
+  # `crate-env build` (./build, docs/build.md): `builds.info` (names, settings,
+  # nixConfig), `builds.toolchains.<stable|nightly>`, `builds.drv.<NAME>` (with
+  # `.inputs`, `.deps`, `.vendor`, `.crates`).
+  builds = import ./build {
+    inherit pkgs packages;
+    inherit (pkgs) lib;
+    toolchains = { inherit stable nightly; };
+    inherit (env) exportScript;
+    inherit (settings) nixConfig;
+    config = config.builds or { };
+    args = if buildArgs == "" then null else builtins.fromJSON (builtins.readFile (/. + buildArgs));
+  };
   request = import ./request.nix { inherit pkgs settings; };
 }

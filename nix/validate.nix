@@ -30,6 +30,7 @@ let
       "env"
       "shellHook"
       "nixConfig"
+      "builds"
     ];
     rust = [
       "channel"
@@ -46,6 +47,7 @@ let
     nixConfig = [
       "substituters"
       "trusted-public-keys"
+      "builders"
     ];
   };
 
@@ -155,6 +157,11 @@ builtins.concatMap fileProblems calls
 ++ topField "shellHook" isString "a string"
 ++ topField "env" isAttrs "an attribute set"
 ++ envProblems
+++ topField "builds" isAttrs "an attribute set"
+++ import ./build/validate.nix {
+  inherit lib config show;
+  fileOf = name: fileOf "builds" name;
+}
 ++ topField "nixConfig" isAttrs "an attribute set"
 ++ lib.optionals (isAttrs (config.nixConfig or null)) (
   builtins.concatMap (

@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
+use crate::build;
 use crate::nix::library::lib_hash;
 use crate::nix::{Nix, NixError};
 use crate::project::env_cache::CachedEnv;
@@ -29,6 +30,11 @@ pub enum Reason {
     Untouched { days: u64 },
     /// A registered project that no longer exists.
     GoneProject,
+    /// The roots of a build the member's crate-env.nix no longer declares.
+    UndeclaredBuild { member: String, build: String },
+    /// A toolchain realised for `buildStd` that the member's environment no
+    /// longer uses (the lock moved on).
+    OldBuildToolchain { member: String },
 }
 
 /// One file or directory to remove, and the GC roots (link → store path) in it.
@@ -73,9 +79,10 @@ pub struct Freeable {
 
 /// The roots of the workspace at `root` that the current lock and config no
 /// longer use: each environment's past generations, the state of members
-/// that are gone, libraries of other crate-env versions. The environment
-/// each member uses now is never in it.
-pub fn plan_project(root: &Path) -> Vec<Removal> {
+/// that are gone, libraries of other crate-env versions, roots of builds no
+/// longer declared (see [`stale_builds`]). The environment each member uses
+/// now, and the roots of every build still declared, are never in it.
+pub fn plan_project(root: &Path, system: &str) -> Vec<Removal> {
     let mut removals = Vec::new();
     let state = root.join(STATE_DIR);
     let mut add = |path: PathBuf, reason: Reason| {
@@ -96,6 +103,10 @@ pub fn plan_project(root: &Path) -> Vec<Removal> {
             let member = member.clone();
             add(generation, Reason::OldGeneration { member });
         }
+        let project = Project::with_member(root.to_owned(), member);
+        for (path, reason) in stale_builds(&project, &env_dir, system) {
+            add(path, reason);
+        }
     }
     let current_lib = lib_hash();
     for dir in subdirs(&state.join("lib")) {
@@ -115,6 +126,7 @@ pub fn plan_all(
     older_than: Option<u64>,
     current: Option<&Path>,
     now: SystemTime,
+    system: &str,
 ) -> Result<Plan, GcError> {
     let mut plan = Plan::default();
     for (file, entry) in registry::entries(state_home)? {
@@ -124,7 +136,7 @@ pub fn plan_all(
             plan.forget.push((file, root));
             continue;
         }
-        let mut own = plan_project(&root);
+        let mut own = plan_project(&root, system);
         let since = registry::last_activated(&root.join(STATE_DIR))
             .unwrap_or_else(|| SystemTime::UNIX_EPOCH + Duration::from_secs(entry.registered));
         let idle = now.duration_since(since).unwrap_or_default();
@@ -205,6 +217,43 @@ fn remove(path: &Path) -> Result<(), GcError> {
         path: path.to_owned(),
         source,
     })
+}
+
+/// A member's build roots (docs/build.md#garbage-collection):
+/// `gcroots/builds/NAME` when NAME is not among the builds that the last
+/// `crate-env build` evaluated for the current crate-env.nix files and lock
+/// (when those changed since, nothing is known and every build root stays:
+/// gc never evaluates crate-env.nix); `gcroots/build-toolchains/T` when the
+/// environment's toolchain `T` is another store path now.
+fn stale_builds(project: &Project, env_dir: &Path, system: &str) -> Vec<(PathBuf, Reason)> {
+    let member = project.member.clone();
+    let mut stale = Vec::new();
+    if let Some(declared) = build::declared(project, system) {
+        for dir in subdirs(&build::roots::dir(project)) {
+            let name = dir.file_name().unwrap_or_default().to_string_lossy();
+            if !declared.iter().any(|d| *d == name) {
+                let build = name.into_owned();
+                let member = member.clone();
+                stale.push((dir, Reason::UndeclaredBuild { member, build }));
+            }
+        }
+    }
+    let Some(env) = CachedEnv::read(&env_dir.join("env.json")).ok().flatten() else {
+        return stale;
+    };
+    for toolchain in subdirs_and_links(&build::roots::toolchains_dir(project)) {
+        let name = toolchain.file_name().unwrap_or_default().to_string_lossy();
+        let current = match &*name {
+            "stable" => Some(&env.env.stable),
+            "nightly" => env.env.nightly.as_ref(),
+            _ => None,
+        };
+        if std::fs::read_link(&toolchain).ok().as_ref() != current {
+            let member = member.clone();
+            stale.push((toolchain, Reason::OldBuildToolchain { member }));
+        }
+    }
+    stale
 }
 
 /// The root's state dir and every member's, with the member they belong to.
@@ -344,7 +393,7 @@ mod tests {
         symlink("/nix/store/y-rust", state.join("members/py/gcroots/stable")).unwrap();
         std::fs::create_dir_all(state.join("lib/0123456789abcdef")).unwrap();
         std::fs::create_dir_all(state.join("lib").join(lib_hash())).unwrap();
-        let plan = plan_project(root);
+        let plan = plan_project(root, "x86_64-linux");
         let got: Vec<(PathBuf, Reason)> = plan
             .iter()
             .map(|r| {

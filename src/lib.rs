@@ -7,6 +7,7 @@
 //! files on disk), `inputs`, `nix` (the only place that starts Nix) and
 //! `shell`. Core modules return typed errors; commands add context and hints.
 
+mod build;
 mod checks;
 mod cli;
 mod commands;

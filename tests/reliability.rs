@@ -145,25 +145,59 @@ fn ten_materialise_and_ten_proxies_on_a_stale_cache_build_once() {
     assert_eq!(p.env_json()["GEN"], "1");
 }
 
-/// One command of the kill campaign: what to change before it runs, and
-/// its arguments. `build` (issue 10) is one more entry.
+/// One command of the kill campaign: its arguments and how often it is
+/// killed. Before each run crate-env.nix changes (`env.GEN`), so every run
+/// re-locks and builds.
 struct Step {
     name: &'static str,
     args: &'static [&'static str],
+    runs: usize,
 }
 
 const STEPS: &[Step] = &[
     Step {
         name: "lock",
         args: &["lock"],
+        runs: 16,
     },
     Step {
         name: "materialise",
         args: &["materialise"],
+        runs: 16,
+    },
+    // A small build (one crate, no dependencies) that prints `env.GEN`, so
+    // the output shows which crate-env.nix it was built from.
+    Step {
+        name: "build",
+        args: &["build"],
+        runs: 16,
     },
 ];
 
-const RUNS_PER_STEP: usize = 16;
+/// A Cargo workspace for the `build` step: one binary that prints GEN,
+/// as `env.GEN` in crate-env.nix had it when it was compiled.
+fn write_tiny_crate(p: &Project) {
+    p.write(
+        "Cargo.toml",
+        "[package]\nname = \"tiny\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+    );
+    p.write(
+        "Cargo.lock",
+        "version = 4\n\n[[package]]\nname = \"tiny\"\nversion = \"0.1.0\"\n",
+    );
+    p.write(
+        "src/main.rs",
+        "fn main() { println!(\"{}\", env!(\"GEN\")); }\n",
+    );
+}
+
+/// After a completed `build`: `result-default` runs the build of `gen`.
+fn assert_built(p: &Project, gen: usize, what: &str) {
+    let out = Command::new(p.root.join("result-default/bin/tiny"))
+        .output()
+        .unwrap_or_else(|e| panic!("{what}: result-default/bin/tiny: {e}"));
+    assert_eq!(stdout(&out).trim(), gen.to_string(), "{what}");
+}
 
 /// xorshift64: enough randomness for kill delays, reproducible from the seed
 /// the test prints (`CRATE_ENV_KILL_SEED` replays a run).
@@ -193,6 +227,7 @@ fn kill_9_at_random_points_never_loses_the_lock_or_the_last_good_env() {
     eprintln!("campaign: kill -9 seed {seed} (CRATE_ENV_KILL_SEED replays it)");
     let mut rng = Rng(seed);
     let p = Project::locked(&body(0));
+    write_tiny_crate(&p);
     assert_success(&p.run(&["materialise"]), "materialise");
     let mut gen = 0;
     for step in STEPS {
@@ -203,7 +238,7 @@ fn kill_9_at_random_points_never_loses_the_lock_or_the_last_good_env() {
         assert_success(&p.run(step.args), step.name);
         let full = started.elapsed();
         let (mut killed, mut finished) = (0, 0);
-        for _ in 0..RUNS_PER_STEP {
+        for _ in 0..step.runs {
             gen += 1;
             p.write_config(&body(gen));
             let delay = full.mul_f64((rng.next() % 1000) as f64 / 1000.0);
@@ -215,13 +250,17 @@ fn kill_9_at_random_points_never_loses_the_lock_or_the_last_good_env() {
             assert_lock_intact(&p, &what);
             assert_env_intact(&p, &what);
             assert_success(&p.run(step.args), &format!("{what}, then run again"));
+            if step.name == "build" {
+                assert_built(&p, gen, &what);
+            }
             assert_success(&p.run(&["materialise"]), &what);
             assert_eq!(p.env_json()["GEN"], gen.to_string(), "{what}");
         }
         eprintln!(
-            "campaign: kill -9 during `{}` ({:.2} s uninterrupted): {RUNS_PER_STEP} runs, {killed} killed mid-run, {finished} finished first; lock and last good env intact in all, next run completed in all",
+            "campaign: kill -9 during `{}` ({:.2} s uninterrupted): {} runs, {killed} killed mid-run, {finished} finished first; lock and last good env intact in all, next run completed in all",
             step.name,
             full.as_secs_f64(),
+            step.runs,
         );
         // The runs after each kill swept what it left in .crate-env/ (in the
         // project root only once older than a minute: `init` writes there

@@ -69,6 +69,18 @@ pub enum Command {
     Deny,
     /// Remove GC roots the current lock and config no longer use
     Gc(GcArgs),
+    /// Hermetic Nix builds of `builds.NAME` in crate-env.nix; prints the output paths
+    Build(BuildArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// The builds to run (names in `builds` of crate-env.nix) [default: default]
+    #[arg(value_name = "NAME")]
+    pub names: Vec<String>,
+    /// Link the output here instead of `result-NAME` (several builds: PATH-NAME)
+    #[arg(long, value_name = "PATH")]
+    pub out_link: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -36,11 +36,16 @@ impl<'a> Context<'a> {
 
     /// Finds Nix; its commands and progress are reported on `spinner`.
     pub fn nix<'s>(&'s self, spinner: &'s Spinner) -> Result<Nix<'s>> {
+        let verbosity = self.ui.verbosity();
+        self.nix_observed(move |event| report(verbosity, spinner, event))
+    }
+
+    /// Finds Nix; `observer` sees its commands and progress (`build`'s log).
+    pub fn nix_observed<'s>(&self, observer: impl Fn(Event<'_>) + 's) -> Result<Nix<'s>> {
         let nix = Nix::find(self.settings.nix_bin_dir.value.as_deref()).hint(
             "install Nix (https://nixos.org/download), or point CRATE_ENV_NIX_BIN_DIR at its bin directory",
         )?;
-        let verbosity = self.ui.verbosity();
-        Ok(nix.observe(move |event| report(verbosity, spinner, event)))
+        Ok(nix.observe(observer))
     }
 
     /// The project's lock, which must exist and be fresh; the hints say how

@@ -1,9 +1,10 @@
-//! `crate-env cache push URI`: copies the environment's closure to a Nix
-//! binary cache (`nix copy`, signed with the user's key). The caches a
+//! `crate-env cache push URI`: copies the environment's closure, and every
+//! rooted build's (docs/build.md), to a Nix binary cache (`nix copy`, signed with the user's key). The caches a
 //! project pulls from are `nixConfig` in crate-env.nix (docs/ci.md).
 
 use anyhow::{Context as _, Result};
 
+use crate::build::roots::store_paths;
 use crate::cli::args::CachePushArgs;
 use crate::cli::context::Context;
 use crate::cli::errors::{error_with_hint, ExitCode, HintExt};
@@ -38,6 +39,12 @@ pub fn push(ctx: &Context<'_>, args: &CachePushArgs) -> Result<ExitCode> {
     let closure = nix.closure(&out)?;
     nix.copy_to(&uri, std::slice::from_ref(&out))
         .with_context(|| format!("cannot copy the environment to {}", args.uri))?;
+    // Builds (docs/build.md): outputs, dependency layers, fetched crates.
+    let builds = store_paths(&project);
+    if !builds.is_empty() {
+        nix.copy_to(&uri, &builds)
+            .with_context(|| format!("cannot copy the builds to {}", args.uri))?;
+    }
     drop(nix);
     spinner.finish();
     ctx.ui.info(format!(
@@ -46,6 +53,12 @@ pub fn push(ctx: &Context<'_>, args: &CachePushArgs) -> Result<ExitCode> {
         out.display(),
         args.uri
     ));
+    if !builds.is_empty() {
+        ctx.ui.info(format!(
+            "pushed {} build roots (outputs, dependency layers, crates) and their closures",
+            builds.len()
+        ));
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -24,12 +24,19 @@ pub fn run(ctx: &Context<'_>, args: &GcArgs) -> Result<ExitCode> {
             )
         })?;
         let current = project.as_ref().map(|p| p.root.as_path());
-        gc::plan_all(state_home, args.older_than, current, SystemTime::now())
-            .context("cannot read the registry of projects")?
+        let system = &ctx.settings.system.value;
+        gc::plan_all(
+            state_home,
+            args.older_than,
+            current,
+            SystemTime::now(),
+            system,
+        )
+        .context("cannot read the registry of projects")?
     } else {
         let project = ctx.project()?;
         Plan {
-            removals: gc::plan_project(&project.root),
+            removals: gc::plan_project(&project.root, &ctx.settings.system.value),
             forget: Vec::new(),
         }
     };
@@ -97,6 +104,18 @@ fn why(removal: &Removal) -> String {
             removal.project.display()
         ),
         Reason::GoneProject => format!("{} no longer exists", removal.project.display()),
+        Reason::UndeclaredBuild { member, build } if member.is_empty() => {
+            format!("build {build} is no longer in crate-env.nix")
+        }
+        Reason::UndeclaredBuild { member, build } => {
+            format!("build {build} is no longer in member {member}'s crate-env.nix")
+        }
+        Reason::OldBuildToolchain { member } if member.is_empty() => {
+            "a toolchain of an earlier lock, realised for buildStd".to_owned()
+        }
+        Reason::OldBuildToolchain { member } => {
+            format!("a toolchain of an earlier lock of member {member}, realised for buildStd")
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 //! hints. A command never imports another command.
 
 mod allow;
+mod build;
 mod cache;
 mod ci;
 mod deny;
@@ -46,5 +47,6 @@ pub fn dispatch(command: Command, settings: &Settings, ui: &Ui) -> Result<ExitCo
         Command::Allow => allow::run(&ctx),
         Command::Deny => deny::run(&ctx),
         Command::Gc(args) => gc::run(&ctx, &args),
+        Command::Build(args) => build::run(&ctx, &args),
     }
 }

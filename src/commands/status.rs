@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result};
 use serde::Serialize;
 
+use crate::build::roots::{builds as rooted_builds, RootedBuild};
 use crate::cli::args::StatusArgs;
 use crate::cli::context::{print_data, Context};
 use crate::cli::errors::ExitCode;
@@ -37,6 +38,8 @@ struct ProjectStatus {
     lock: LockStatus,
     cache: CacheStatus,
     gc_roots: Vec<RootStatus>,
+    /// The member's rooted outputs of `crate-env build` (docs/build.md).
+    builds: Vec<RootedBuild>,
     trust: TrustStatus,
 }
 
@@ -135,6 +138,7 @@ fn project_status(ctx: &Context<'_>, project: &Project) -> Result<ProjectStatus>
             .iter()
             .map(|name| root_status(project, name))
             .collect(),
+        builds: rooted_builds(project),
         trust: trust_status(ctx, project),
     })
 }
@@ -301,15 +305,18 @@ fn print_settings(ctx: &Context<'_>, s: &Settings) {
         s.trust_all.value.to_string(),
         &s.trust_all.source,
     );
+    line("trusted prefixes", prefixes(s), &s.trusted_prefixes.source);
+}
+
+fn prefixes(s: &Settings) -> String {
     let prefixes: Vec<String> = (s.trusted_prefixes.value.iter())
         .map(|p| p.display().to_string())
         .collect();
-    let prefixes = if prefixes.is_empty() {
+    if prefixes.is_empty() {
         "(none)".to_owned()
     } else {
         prefixes.join(", ")
-    };
-    line("trusted prefixes", prefixes, &s.trusted_prefixes.source);
+    }
 }
 
 fn trust_line(trust: &TrustStatus) -> String {
@@ -386,6 +393,24 @@ fn print_project(ctx: &Context<'_>, project: &ProjectStatus) {
             (Some(target), false) => format!("-> {} (missing)", target.display()),
         };
         ui.info(format!("  {:<13} {state}", root.name));
+    }
+    print_builds(ctx, &project.builds);
+}
+
+fn print_builds(ctx: &Context<'_>, builds: &[RootedBuild]) {
+    if builds.is_empty() {
+        ctx.ui.info("builds: none (`crate-env build [NAME]`)");
+        return;
+    }
+    ctx.ui.info("builds:");
+    for build in builds {
+        let target = build.output.as_deref().map(Path::display);
+        let state = match (target, build.valid) {
+            (Some(target), true) => format!("-> {target}"),
+            (Some(target), false) => format!("-> {target} (missing)"),
+            (None, _) => "(none)".to_owned(),
+        };
+        ctx.ui.info(format!("  {:<13} {state}", build.name));
     }
 }
 

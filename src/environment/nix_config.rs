@@ -1,27 +1,34 @@
 //! `nixConfig` in crate-env.nix: the binary caches (`substituters`,
-//! `trusted-public-keys`) `materialise` passes to Nix. Nix's own cache
-//! format and signatures throughout (docs/ci.md).
+//! `trusted-public-keys`) and remote `builders` that `materialise` and
+//! `build` pass to Nix. Nix's own cache format and signatures throughout
+//! (docs/ci.md, docs/build.md). The one mapping from `nixConfig` to
+//! `--option`s ([`options`]).
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::cli::context::Context;
 use crate::nix::Nix;
 use crate::project::Project;
 
-#[derive(Debug, Default, Deserialize)]
-struct NixConfig {
+/// `nixConfig` as the Nix library validated it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct NixConfig {
     #[serde(default)]
     substituters: Vec<String>,
     #[serde(default, rename = "trusted-public-keys")]
     trusted_public_keys: Vec<String>,
+    /// Remote builders, nix.conf syntax (docs/build.md).
+    #[serde(default)]
+    builders: Vec<String>,
 }
 
 /// Reads `nixConfig` from crate-env.nix and passes it to every later Nix
-/// command as `--option extra-substituters …` and
-/// `--option extra-trusted-public-keys …` (added to nix.conf's). Only evaluated when a crate-env.nix
+/// command as `--option extra-substituters …`,
+/// `--option extra-trusted-public-keys …` (added to nix.conf's) and
+/// `--option builders …`. Only evaluated when a crate-env.nix
 /// mentions `nixConfig`, so other projects pay no extra Nix call.
 pub fn apply(
     ctx: &Context<'_>,
@@ -42,7 +49,8 @@ pub fn apply(
     Ok(())
 }
 
-fn options(config: &NixConfig) -> Vec<(String, String)> {
+/// `--option NAME VALUE` pairs for `config`.
+pub fn options(config: &NixConfig) -> Vec<(String, String)> {
     let mut options = Vec::new();
     if !config.substituters.is_empty() {
         // `extra-`: added to nix.conf's caches (cache.nixos.org stays).
@@ -53,6 +61,10 @@ fn options(config: &NixConfig) -> Vec<(String, String)> {
             "extra-trusted-public-keys".into(),
             config.trusted_public_keys.join(" "),
         ));
+    }
+    if !config.builders.is_empty() {
+        // nix.conf's `builders`: entries separated by `;`.
+        options.push(("builders".into(), config.builders.join(" ; ")));
     }
     options
 }
@@ -74,10 +86,12 @@ mod tests {
         let config = NixConfig {
             substituters: vec!["file:///a".into(), "https://b".into()],
             trusted_public_keys: vec!["a:x".into()],
+            builders: vec!["ssh://a x86_64-linux".into(), "ssh://b".into()],
         };
         let options = options(&config);
         assert!(options.contains(&("extra-substituters".into(), "file:///a https://b".into())));
         assert!(options.contains(&("extra-trusted-public-keys".into(), "a:x".into())));
+        assert!(options.contains(&("builders".into(), "ssh://a x86_64-linux ; ssh://b".into())));
         assert!(super::options(&NixConfig::default()).is_empty());
     }
 }

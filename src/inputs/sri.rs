@@ -24,18 +24,18 @@ pub fn sha256_base32_to_sri(base32: &str) -> Result<String, InvalidHash> {
     ))
 }
 
+/// `sha256-…` → the 32 digest bytes; `None` if it isn't a sha256 SRI hash.
+pub fn sri_sha256_bytes(sri: &str) -> Option<Vec<u8>> {
+    let encoded = sri.strip_prefix("sha256-")?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .ok()?;
+    (bytes.len() == 32).then_some(bytes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// `sha256-…` → the 32 digest bytes; `None` if it isn't a sha256 SRI hash.
-    pub fn sri_sha256_bytes(sri: &str) -> Option<Vec<u8>> {
-        let encoded = sri.strip_prefix("sha256-")?;
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(encoded)
-            .ok()?;
-        (bytes.len() == 32).then_some(bytes)
-    }
 
     // Checked with Nix 2.8:
     //   nix-hash --type sha256 --to-base16 0h13sdbbbi3mddk3d1cxxcdyv8fk0v21gcja5jhxsziqs5gqh152

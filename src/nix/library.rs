@@ -4,7 +4,8 @@
 //! crate-env version never changes files an older one may still be reading.
 //!
 //! [`Library`] is the one place that knows the library's arguments
-//! (`lock`, `configFiles`, `system`; docs/architecture.md).
+//! (`lock`, `configFiles`, `system`, and `buildArgs` for `crate-env build`;
+//! docs/architecture.md).
 
 use std::path::{Path, PathBuf};
 
@@ -31,6 +32,32 @@ const FILES: &[(&str, &str, u32)] = &[
     (
         "capture-env.sh",
         include_str!("../../nix/capture-env.sh"),
+        0o644,
+    ),
+    // `crate-env build` (src/build, docs/build.md).
+    (
+        "build/default.nix",
+        include_str!("../../nix/build/default.nix"),
+        0o644,
+    ),
+    (
+        "build/validate.nix",
+        include_str!("../../nix/build/validate.nix"),
+        0o644,
+    ),
+    (
+        "build/source.nix",
+        include_str!("../../nix/build/source.nix"),
+        0o644,
+    ),
+    (
+        "build/vendor.nix",
+        include_str!("../../nix/build/vendor.nix"),
+        0o644,
+    ),
+    (
+        "build/cargo-build.sh",
+        include_str!("../../nix/build/cargo-build.sh"),
         0o644,
     ),
 ];
@@ -87,6 +114,23 @@ impl Library {
         nix.build(&self.entry, attr, &self.args(lock_text), out_link)
     }
 
+    /// `crate-env build`'s one `nix-build` of several attributes with
+    /// `buildArgs` (the path of `.crate-env/…/build/args.json`): Nix links them
+    /// as `OUT_LINK`, `OUT_LINK-2`, … Returns the output paths in order.
+    pub fn build_with_args(
+        &self,
+        nix: &Nix<'_>,
+        attrs: &[&str],
+        lock_text: &str,
+        build_args: &Path,
+        out_link: &Path,
+    ) -> Result<Vec<PathBuf>, NixError> {
+        let build_args = build_args.to_string_lossy();
+        let mut args = self.args(lock_text).to_vec();
+        args.push(("buildArgs", &build_args));
+        nix.build_attrs(&self.entry, attrs, &args, out_link)
+    }
+
     fn args<'a>(&'a self, lock_text: &'a str) -> [(&'a str, &'a str); 3] {
         [
             ("lock", lock_text),
@@ -136,6 +180,9 @@ fn write_atomically(parent: &Path, target: &Path) -> std::io::Result<()> {
         .tempdir_in(parent)?;
     for (name, contents, mode) in FILES {
         let path = temp.path().join(name);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
         std::fs::write(&path, contents)?;
         set_mode(&path, *mode)?;
     }

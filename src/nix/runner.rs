@@ -47,6 +47,16 @@ pub enum NixError {
     Output { command: String, detail: String },
 }
 
+impl NixError {
+    /// Nix's own error text, if Nix ran and failed.
+    pub fn nix_message(&self) -> Option<&str> {
+        match self {
+            NixError::Failed { message, .. } => Some(message),
+            _ => None,
+        }
+    }
+}
+
 /// What `builtins.fetchGit` reports about a revision.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -212,15 +222,33 @@ impl<'o> Nix<'o> {
         args: &ArgStrs<'_>,
         out_link: &Path,
     ) -> Result<PathBuf, NixError> {
+        let mut paths = self.build_attrs(file, &[attr], args, out_link)?;
+        Ok(paths.remove(0))
+    }
+
+    /// `nix-build FILE -A ATTR… --argstr … --out-link LINK`: several attributes
+    /// in one evaluation, linked as `LINK`, `LINK-2`, … Returns the output
+    /// paths in order.
+    pub fn build_attrs(
+        &self,
+        file: &Path,
+        attrs: &[&str],
+        args: &ArgStrs<'_>,
+        out_link: &Path,
+    ) -> Result<Vec<PathBuf>, NixError> {
         let mut argv: Vec<OsString> = vec![file.into()];
-        argv.extend(os_args(["-A", attr]));
+        argv.extend(attrs.iter().flat_map(|attr| os_args(["-A", attr])));
         argv.extend(argstrs(args));
         argv.push("--out-link".into());
         argv.push(out_link.into());
         let stdout = self.run(&self.build, &argv)?;
-        last_store_path(&stdout).ok_or_else(|| NixError::Output {
+        let paths = store_paths(&stdout);
+        if paths.len() == attrs.len() {
+            return Ok(paths);
+        }
+        Err(NixError::Output {
             command: display_command(&self.build, &argv),
-            detail: "no output path".into(),
+            detail: format!("expected {} output paths, got {}", attrs.len(), paths.len()),
         })
     }
 
@@ -393,12 +421,13 @@ fn parse_json(
     })
 }
 
-fn last_store_path(stdout: &[u8]) -> Option<PathBuf> {
+fn store_paths(stdout: &[u8]) -> Vec<PathBuf> {
     String::from_utf8_lossy(stdout)
         .lines()
         .map(str::trim)
-        .rfind(|l| l.starts_with('/'))
+        .filter(|l| l.starts_with('/'))
         .map(PathBuf::from)
+        .collect()
 }
 
 /// A Nix string literal for any text: `\`, `"` and `${` escaped.
@@ -526,75 +555,5 @@ fn display_arg(arg: &OsStr) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn nix_strings_escape_everything_interpolating() {
-        assert_eq!(nix_string(r#"a"b\c${d}$e"#), r#""a\"b\\c\${d}$e""#);
-        assert_eq!(nix_string("x\ny"), r#""x\ny""#);
-    }
-
-    #[test]
-    fn fetch_git_expr_quotes_inputs() {
-        let expr = fetch_git_expr("file:///x\"${y}", "abc", Some("ma\"in"));
-        assert!(expr.contains(r#"url = "file:///x\"\${y}";"#), "{expr}");
-        assert!(expr.contains(r#"ref = "ma\"in";"#), "{expr}");
-        assert!(!fetch_git_expr("u", "r", None).contains("ref ="));
-    }
-
-    #[test]
-    fn error_excerpt_starts_at_error() {
-        let stderr = "warning: something\nerror: syntax error, unexpected ';'\n\n       at /p/crate-env.nix:1:7:\n";
-        assert_eq!(
-            error_excerpt(stderr),
-            "error: syntax error, unexpected ';'\n\n       at /p/crate-env.nix:1:7:"
-        );
-        assert_eq!(error_excerpt("just this\n"), "just this");
-    }
-
-    #[test]
-    fn error_excerpt_shows_the_failed_builders_log() {
-        let stderr = "building '/nix/store/aaa-x.drv'...\nnoise from x\n\
-                      building '/nix/store/bbb-rust.drv'...\nsh: mkdir: not found\n\
-                      error: builder for '/nix/store/bbb-rust.drv' failed with exit code 127\n\
-                      error: 1 dependencies of derivation '/nix/store/ccc-env.drv' failed to build\n";
-        assert_eq!(
-            error_excerpt(stderr),
-            "error: builder for '/nix/store/bbb-rust.drv' failed with exit code 127\n\
-             \x20      last 1 log lines:\n\
-             \x20      > sh: mkdir: not found\n\
-             error: 1 dependencies of derivation '/nix/store/ccc-env.drv' failed to build"
-        );
-    }
-
-    #[test]
-    fn progress_lines() {
-        assert_eq!(
-            progress_event(
-                "building '/nix/store/0za1jwg6j8qi238w4yh3dsdm1hl913a7-rust-default-1.95.0.drv'..."
-            ),
-            Some(Event::Building("rust-default-1.95.0"))
-        );
-        assert_eq!(
-            progress_event("unpacking 'http://127.0.0.1:1/x.tar.gz'..."),
-            Some(Event::Fetching("http://127.0.0.1:1/x.tar.gz"))
-        );
-        assert_eq!(progress_event("hello from a builder"), None);
-    }
-
-    #[test]
-    fn commands_are_displayed_quoted_and_abbreviated() {
-        let argv = os_args(["--argstr", "lock", "{\n}\n", "-A", "env", "a b"]);
-        assert_eq!(
-            display_command(Path::new("/usr/bin/nix-build"), &argv),
-            "nix-build --argstr lock '<2 lines>' -A env 'a b'"
-        );
-    }
-
-    #[test]
-    fn missing_bin_dir_names_the_variable() {
-        let err = Nix::find(Some(Path::new("/nonexistent"))).unwrap_err();
-        assert!(err.to_string().contains("CRATE_ENV_NIX_BIN_DIR"), "{err}");
-    }
-}
+#[path = "runner_tests.rs"]
+mod tests;

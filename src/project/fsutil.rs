@@ -145,16 +145,32 @@ impl Drop for StateLock {
 }
 
 /// Removes what a killed writer left behind: temporary files of atomic
-/// writes (`.crate-env-tmp*`) and of proxy links (`.tmp*`) in `state_dir`,
-/// its `bin/` and `direnv-stamps/`, whose writers all hold the state lock
+/// writes (`.crate-env-tmp*`) and of proxy links (`.tmp*`) in `state_dir`
+/// and each member's directory, their `bin/`, `direnv-stamps/`, `build/`
+/// (`crate-env build`'s argument files) and `generations/*/` (a retired
+/// environment's env.json), whose writers all hold the state lock
 /// (as the caller does); and, older than a minute, library extractions
 /// (`lib/.tmp*`: `doctor` extracts without the lock) and `.crate-env-tmp*` in
-/// `root` (`init` writes there without it). Best effort; returns how many went.
+/// `root` (`init` writes there without it; `build` links `result-NAME`
+/// through one). Best effort; returns how many went.
 pub fn sweep_temp_files(state_dir: &Path, root: &Path) -> usize {
     let minute = Some(std::time::Duration::from_secs(60));
     let mut removed = 0;
-    for dir in ["", "bin", "direnv-stamps"] {
-        removed += sweep(&state_dir.join(dir), &[".crate-env-tmp", ".tmp"], None);
+    let members = std::fs::read_dir(state_dir.join("members"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path());
+    for env_dir in std::iter::once(state_dir.to_path_buf()).chain(members) {
+        let generations = std::fs::read_dir(env_dir.join("generations"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path());
+        let fixed = ["", "bin", "direnv-stamps", "build"].map(|d| env_dir.join(d));
+        for dir in fixed.into_iter().chain(generations) {
+            removed += sweep(&dir, &[".crate-env-tmp", ".tmp"], None);
+        }
     }
     removed += sweep(&state_dir.join("lib"), &[".tmp"], minute);
     removed + sweep(root, &[".crate-env-tmp"], minute)
@@ -260,7 +276,13 @@ mod tests {
         std::fs::write(state.join("env.json"), "{}").unwrap();
         std::os::unix::fs::symlink("/nowhere", state.join("bin/.tmp-cargo-1")).unwrap();
         std::fs::write(dir.path().join(".crate-env-tmpNew"), "in flight").unwrap();
-        assert_eq!(sweep_temp_files(&state, dir.path()), 3);
+        // A member's build/ and a retired generation's env.json.
+        let member = state.join("members/m");
+        std::fs::create_dir_all(member.join("build")).unwrap();
+        std::fs::write(member.join("build/.crate-env-tmpX"), "half").unwrap();
+        std::fs::create_dir_all(state.join("generations/0123")).unwrap();
+        std::fs::write(state.join("generations/0123/.crate-env-tmpY"), "half").unwrap();
+        assert_eq!(sweep_temp_files(&state, dir.path()), 5);
         assert!(state.join("env.json").exists());
         assert!(dir.path().join(".crate-env-tmpNew").exists(), "too young");
         assert!(!old.exists());

@@ -15,17 +15,18 @@ fn tc(date: &str, components: &[&str], targets: &[&str]) -> ToolchainInfo {
 const HOST: &str = "x86_64-unknown-linux-gnu";
 const WASM: &str = "wasm32-unknown-unknown";
 
+const STABLE_COMPONENTS: [&str; 7] = [
+    "cargo",
+    "clippy",
+    "clippy-preview",
+    "llvm-tools",
+    "llvm-tools-preview",
+    "rust-src",
+    "rustc",
+];
+
 /// Mirrors the stand-in overlay's master.
 fn request(channel: &str, nightly: Option<(&str, &[&str], &[&str])>) -> Request {
-    let stable_components = [
-        "cargo",
-        "clippy",
-        "clippy-preview",
-        "llvm-tools",
-        "llvm-tools-preview",
-        "rust-src",
-        "rustc",
-    ];
     let stables = [
         ("1.93.0", "2026-01-22"),
         ("1.94.0", "2026-03-05"),
@@ -67,7 +68,7 @@ fn request(channel: &str, nightly: Option<(&str, &[&str], &[&str])>) -> Request 
         details: Details {
             stable: stables
                 .iter()
-                .map(|(v, d)| (v.to_string(), tc(d, &stable_components, &[HOST])))
+                .map(|(v, d)| (v.to_string(), tc(d, &STABLE_COMPONENTS, &[HOST])))
                 .collect(),
             nightly: nightlies
                 .iter()
