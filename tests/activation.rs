@@ -4,14 +4,13 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
-use common::{assert_success, channel_line, channels, stable, stderr, NixCounter, Project};
+use common::{assert_success, channel_line, channels, stable, stderr, NixCounter, Project, Prompt};
 
 fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
@@ -24,87 +23,6 @@ fn set_mtime_ahead(path: &Path, secs: u64) {
     let file = fs::File::options().append(true).open(path).unwrap();
     file.set_modified(SystemTime::now() + Duration::from_secs(secs))
         .unwrap();
-}
-
-/// A shell prompt with direnv's hook, driven by hand: every `load` is what
-/// the hook runs before a prompt (`direnv export`), applied to the shell's
-/// environment.
-struct Prompt<'a> {
-    p: &'a Project,
-    env: BTreeMap<String, String>,
-}
-
-impl<'a> Prompt<'a> {
-    /// Installs `use_crate_env` with `crate-env direnv --install`, writes
-    /// `.envrc` and allows it.
-    fn new(p: &'a Project) -> Prompt<'a> {
-        assert_success(&p.run(&["direnv", "--install"]), "direnv --install");
-        let lib = p.home.join(".config/direnv/lib/crate-env.sh");
-        assert!(
-            fs::read_to_string(&lib)
-                .unwrap()
-                .contains("use_crate_env()"),
-            "--install wrote no function to {}",
-            lib.display()
-        );
-        p.write(".envrc", "use crate_env\n");
-        let out = p.command("direnv").arg("allow").output().unwrap();
-        assert_success(&out, "direnv allow");
-        Prompt {
-            p,
-            env: BTreeMap::new(),
-        }
-    }
-
-    fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
-        let mut cmd = self.p.command(program);
-        cmd.envs(&self.env);
-        cmd
-    }
-
-    /// One prompt: returns whether direnv changed the environment, and its stderr.
-    fn load(&mut self) -> (bool, String) {
-        let out = self
-            .command("direnv")
-            .args(["export", "json"])
-            .output()
-            .unwrap();
-        assert_success(&out, "direnv export json");
-        let text = stdout(&out);
-        if text.trim().is_empty() {
-            return (false, stderr(&out));
-        }
-        let diff: BTreeMap<String, Option<String>> = serde_json::from_str(&text).unwrap();
-        for (name, value) in diff {
-            match value {
-                Some(value) => self.env.insert(name, value),
-                None => self.env.remove(&name),
-            };
-        }
-        (true, stderr(&out))
-    }
-
-    /// Runs a command in the loaded environment (PATH lookup in it).
-    fn sh(&self, script: &str) -> String {
-        let out = self.command("sh").arg("-c").arg(script).output().unwrap();
-        assert_success(&out, script);
-        stdout(&out)
-    }
-
-    fn var(&self, name: &str) -> Option<&str> {
-        self.env.get(name).map(String::as_str)
-    }
-
-    /// A load that must bring the project's environment: shows direnv's and
-    /// crate-env's stderr when it did not.
-    fn load_env(&mut self) {
-        let (changed, err) = self.load();
-        let root = self.p.root.display().to_string();
-        assert!(
-            changed && self.var("CRATE_ENV_ROOT") == Some(root.as_str()),
-            "the load brought no environment (changed: {changed}):\n{err}"
-        );
-    }
 }
 
 #[test]

@@ -6,13 +6,12 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, SystemTime};
 
-use common::{assert_success, channel_line, stable, stderr, NixCounter, Project};
+use common::{assert_success, channel_line, stable, stderr, NixCounter, Project, Prompt};
 
 const SHOW_VAR: &str = r#"(pkgs.writeShellScriptBin "show-var" "printf '%s' \"\${!1-unset}\"")"#;
 
@@ -80,53 +79,6 @@ fn record_ahead(p: &Project, secs: u64) {
         .map(PathBuf::from)
         .unwrap();
     set_mtime_ahead(&record, secs);
-}
-
-/// A shell prompt with direnv's hook, driven by hand (as in activation.rs).
-struct Prompt<'a> {
-    p: &'a Project,
-    env: BTreeMap<String, String>,
-}
-
-impl<'a> Prompt<'a> {
-    fn new(p: &'a Project) -> Prompt<'a> {
-        assert_success(&p.run(&["direnv", "--install"]), "direnv --install");
-        p.write(".envrc", "use crate_env\n");
-        let out = p.command("direnv").arg("allow").output().unwrap();
-        assert_success(&out, "direnv allow");
-        Prompt {
-            p,
-            env: BTreeMap::new(),
-        }
-    }
-
-    /// One prompt: whether direnv changed the environment, and its stderr.
-    fn load(&mut self) -> (bool, String) {
-        let out = self
-            .p
-            .command("direnv")
-            .envs(&self.env)
-            .args(["export", "json"])
-            .output()
-            .unwrap();
-        assert_success(&out, "direnv export json");
-        let text = stdout(&out);
-        if text.trim().is_empty() {
-            return (false, stderr(&out));
-        }
-        let diff: BTreeMap<String, Option<String>> = serde_json::from_str(&text).unwrap();
-        for (name, value) in diff {
-            match value {
-                Some(value) => self.env.insert(name, value),
-                None => self.env.remove(&name),
-            };
-        }
-        (true, stderr(&out))
-    }
-
-    fn var(&self, name: &str) -> Option<&str> {
-        self.env.get(name).map(String::as_str)
-    }
 }
 
 #[test]

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, SystemTime};
 
-use common::{assert_success, channel_line, channels, stable, stderr, NixCounter, Project};
+use common::{assert_success, channel_line, channels, stable, stderr, NixCounter, Project, Prompt};
 
 const WASM: &str = "wasm32-unknown-unknown";
 
@@ -213,96 +213,40 @@ fn editing_one_member_rebuilds_only_its_environment() {
     assert_eq!(members[1]["fresh"], true);
 }
 
-/// A shell prompt with direnv's hook in a directory that can change (`cd`).
-struct Prompt<'a> {
-    p: &'a Project,
-    dir: PathBuf,
-    env: BTreeMap<String, String>,
-}
-
-impl Prompt<'_> {
-    fn cd(&mut self, dir: &str) {
-        self.dir = self.p.root.join(dir);
-    }
-
-    fn command(&self, program: &str) -> Command {
-        let mut cmd = self.p.command(program);
-        cmd.current_dir(&self.dir).envs(&self.env);
-        cmd
-    }
-
-    /// One prompt: `direnv export json`, applied.
-    fn load(&mut self) -> String {
-        let out = self
-            .command("direnv")
-            .args(["export", "json"])
-            .output()
-            .unwrap();
-        assert_success(&out, "direnv export json");
-        let text = stdout(&out);
-        if !text.trim().is_empty() {
-            let diff: BTreeMap<String, Option<String>> = serde_json::from_str(&text).unwrap();
-            for (name, value) in diff {
-                match value {
-                    Some(value) => self.env.insert(name, value),
-                    None => self.env.remove(&name),
-                };
-            }
-        }
-        stderr(&out)
-    }
-
-    fn var(&self, name: &str) -> Option<&str> {
-        self.env.get(name).map(String::as_str)
-    }
-
-    /// `wasm-opt` resolves to the member's proxy (the host may have one too).
-    fn has_wasm_opt(&self) -> bool {
-        let out = self
-            .command("sh")
-            .args(["-c", "command -v wasm-opt"])
-            .output();
-        stdout(&out.unwrap()).starts_with(&self.p.root.display().to_string())
-    }
+/// `wasm-opt` resolves to the member's proxy (the host may have one too).
+fn has_wasm_opt(prompt: &Prompt<'_>) -> bool {
+    let out = prompt
+        .command("sh")
+        .args(["-c", "command -v wasm-opt"])
+        .output();
+    stdout(&out.unwrap()).starts_with(&prompt.p.root.display().to_string())
 }
 
 #[test]
 fn direnv_switches_member_environments_on_cd() {
     let mut p = wasm_workspace();
     assert_success(&p.run(&["materialise", "--all"]), "materialise --all");
-    assert_success(&p.run(&["direnv", "--install"]), "direnv --install");
     p.write("wasm/src/lib.rs", "");
-    for dir in ["", "wasm/"] {
-        p.write(&format!("{dir}.envrc"), "use crate_env\n");
-        let out = p
-            .command("direnv")
-            .arg("allow")
-            .current_dir(p.root.join(dir))
-            .output()
-            .unwrap();
-        assert_success(&out, "direnv allow");
-    }
     let nix = NixCounter::install(&mut p);
-    let mut prompt = Prompt {
-        p: &p,
-        dir: p.root.clone(),
-        env: BTreeMap::new(),
-    };
+    let mut prompt = Prompt::without_envrc(&p);
+    for dir in ["", "wasm"] {
+        prompt.allow_envrc(dir);
+    }
     let root = p.root.display().to_string();
     let wasm = p.root.join("wasm").display().to_string();
     for round in 0..2 {
         prompt.cd("");
-        let err = prompt.load();
+        let (_, err) = prompt.load();
         assert_eq!(prompt.var("CRATE_ENV_ROOT"), Some(root.as_str()), "{err}");
         assert!(
-            !prompt.has_wasm_opt(),
+            !has_wasm_opt(&prompt),
             "round {round}: wasm-opt at the root"
         );
         prompt.cd("wasm/src");
-        let err = prompt.load();
+        let (_, err) = prompt.load();
         assert_eq!(prompt.var("CRATE_ENV_ROOT"), Some(wasm.as_str()), "{err}");
         assert!(prompt.var("CRATE_ENV_NIGHTLY").is_some(), "{err}");
-        assert!(prompt.has_wasm_opt(), "round {round}: no wasm-opt in wasm/");
+        assert!(has_wasm_opt(&prompt), "round {round}: no wasm-opt in wasm/");
     }
     prompt.cd("");
     prompt.load();

@@ -9,6 +9,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
+mod prompt;
+#[allow(unused_imports)]
+pub use prompt::Prompt;
+
 /// What `tests/fixtures/channels start` printed.
 pub struct Channels {
     pub values: BTreeMap<String, String>,
