@@ -436,11 +436,11 @@ mod tests {
         assert_eq!(none, Setting::new(vec![], Source::Default));
         let file = dir.path().join(".config").join(TRUSTED_PREFIXES_FILE);
         std::fs::create_dir_all(file.parent().unwrap()).unwrap();
-        std::fs::write(&file, "# mine\n~/src\n\n/work/own  # comment\n").unwrap();
+        std::fs::write(&file, "# mine\n~/src\n\n/srv/code  # comment\n").unwrap();
         let got = resolve_trusted_prefixes(&env).unwrap();
         assert_eq!(
             got.value,
-            [dir.path().join("src"), PathBuf::from("/work/own")]
+            [dir.path().join("src"), PathBuf::from("/srv/code")]
         );
         assert_eq!(got.source, Source::File(file.clone()));
         std::fs::write(&file, "/ok\nsrc\n").unwrap();
