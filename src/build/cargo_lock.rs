@@ -199,15 +199,6 @@ fn check_dependency(key: &str, spec: &toml::Value, locked: &Locked) -> Result<()
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::PathBuf;
-
-    fn manifest(dir: &str, text: &str) -> Manifest {
-        Manifest {
-            dir: dir.into(),
-            path: PathBuf::from(format!("{dir}/Cargo.toml")),
-            toml: text.parse().unwrap(),
-        }
-    }
 
     const LOCK: &str = r#"
 version = 4
@@ -226,11 +217,11 @@ checksum = "00"
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("Cargo.lock"), LOCK).unwrap();
         let manifests = vec![
-            manifest(
+            Manifest::parsed(
                 "",
                 "[workspace]\nmembers = [\"crates/*\"]\n[workspace.dependencies]\nitoa = \"1.0\"\n",
             ),
-            manifest("crates/app", app),
+            Manifest::parsed("crates/app", app),
         ];
         check_fresh(dir.path(), &manifests)
     }

@@ -130,6 +130,16 @@ pub struct Manifest {
 }
 
 impl Manifest {
+    /// A manifest from its text, as if read from `dir/Cargo.toml` (tests).
+    #[cfg(test)]
+    pub fn parsed(dir: &str, text: &str) -> Manifest {
+        Manifest {
+            dir: dir.into(),
+            path: PathBuf::from(format!("{dir}/Cargo.toml")),
+            toml: text.parse().unwrap(),
+        }
+    }
+
     pub fn read(root: &Path, rel: &str) -> Result<Manifest, BuildError> {
         let path = root.join(rel);
         let text = std::fs::read_to_string(&path).map_err(|source| BuildError::Read {
@@ -290,14 +300,6 @@ pub fn stubs(manifests: &[Manifest], files: &[String]) -> Stubs {
 mod tests {
     use super::*;
 
-    fn manifest(dir: &str, text: &str) -> Manifest {
-        Manifest {
-            dir: dir.into(),
-            path: PathBuf::from(format!("{dir}/Cargo.toml")),
-            toml: text.parse().unwrap(),
-        }
-    }
-
     #[test]
     fn stubs_cover_every_target_root_and_no_module() {
         let files: Vec<String> = [
@@ -315,12 +317,12 @@ mod tests {
         .map(String::from)
         .to_vec();
         let manifests = vec![
-            manifest("", "[workspace]\nmembers = [\"app\", \"util\"]\n"),
-            manifest(
+            Manifest::parsed("", "[workspace]\nmembers = [\"app\", \"util\"]\n"),
+            Manifest::parsed(
                 "app",
                 "[package]\nname = \"app\"\n[build-dependencies]\ncc = \"1\"\n",
             ),
-            manifest(
+            Manifest::parsed(
                 "util",
                 "[package]\nname = \"util\"\n[[bench]]\nname = \"b\"\npath = \"perf/b.rs\"\n",
             ),
