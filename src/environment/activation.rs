@@ -15,7 +15,7 @@ use crate::environment::{current_key, ensure, RelockPolicy};
 use crate::project::env_cache::CachedEnv;
 use crate::project::fsutil::StateLock;
 use crate::project::state::{FailedRecord, FreshStamp};
-use crate::project::{registry, Project};
+use crate::project::Project;
 use crate::shell::direnv::STAMP_MARGIN;
 use crate::trust::{self, TrustError};
 
@@ -68,7 +68,9 @@ pub fn activate(
     mode: Mode,
     inside: bool,
 ) -> Result<Activation> {
-    registry::mark_activated(&project.state_dir());
+    // The activation stamp (gc --older-than) is the callers': `use_crate_env`
+    // touches it before `direnv export`, proxy mode before calling this, and
+    // `ensure` when it materialises.
     if let Some(env) = stamped_fresh(project) {
         return Ok(Activation::fresh(env));
     }
