@@ -11,22 +11,6 @@ use std::process::{Command, Output};
 
 use common::{assert_success, channel_line, stderr, Project};
 
-/// One crate, no dependencies, printing `env.WHO` as it was when compiled.
-fn write_tiny_crate(p: &Project) {
-    p.write(
-        "Cargo.toml",
-        "[package]\nname = \"tiny\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
-    );
-    p.write(
-        "Cargo.lock",
-        "version = 4\n\n[[package]]\nname = \"tiny\"\nversion = \"0.1.0\"\n",
-    );
-    p.write(
-        "src/main.rs",
-        "fn main() { println!(\"{}\", env!(\"WHO\")); }\n",
-    );
-}
-
 fn in_member(p: &Project, args: &[&str]) -> Output {
     p.crate_env()
         .current_dir(p.root.join("m"))
@@ -60,7 +44,7 @@ fn a_member_builds_with_its_environment_and_gc_keeps_only_declared_builds() {
         "{}\n  env.WHO = \"root\";\n  builds.shared = {{ package = \"tiny\"; }};",
         channel_line()
     ));
-    write_tiny_crate(&p);
+    common::write_tiny_crate(&p, "WHO");
     // A new member: the lock has no entry for it, so `build` re-locks.
     p.write("m/crate-env.nix", &member_config("mine = { };"));
     assert_eq!(trust_state(&p), "changed");
@@ -127,7 +111,7 @@ fn assert_nothing_built(p: &Project) {
 #[test]
 fn every_problem_of_builds_is_reported_at_once_with_its_file() {
     let p = Project::locked(&channel_line());
-    write_tiny_crate(&p);
+    common::write_tiny_crate(&p, "WHO");
     // Checked with the rest of crate-env.nix: by `build`'s re-lock here.
     p.write_config(&format!(
         "{}\n  env.WHO = \"x\";\n  builds.a = {{ tagret = \"wasm32-unknown-unknown\"; check = \"yes\"; }};\n  \

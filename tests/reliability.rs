@@ -174,23 +174,6 @@ const STEPS: &[Step] = &[
     },
 ];
 
-/// A Cargo workspace for the `build` step: one binary that prints GEN,
-/// as `env.GEN` in crate-env.nix had it when it was compiled.
-fn write_tiny_crate(p: &Project) {
-    p.write(
-        "Cargo.toml",
-        "[package]\nname = \"tiny\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
-    );
-    p.write(
-        "Cargo.lock",
-        "version = 4\n\n[[package]]\nname = \"tiny\"\nversion = \"0.1.0\"\n",
-    );
-    p.write(
-        "src/main.rs",
-        "fn main() { println!(\"{}\", env!(\"GEN\")); }\n",
-    );
-}
-
 /// After a completed `build`: `result-default` runs the build of `gen`.
 fn assert_built(p: &Project, gen: usize, what: &str) {
     let out = Command::new(p.root.join("result-default/bin/tiny"))
@@ -227,7 +210,7 @@ fn kill_9_at_random_points_never_loses_the_lock_or_the_last_good_env() {
     eprintln!("campaign: kill -9 seed {seed} (CRATE_ENV_KILL_SEED replays it)");
     let mut rng = Rng(seed);
     let p = Project::locked(&body(0));
-    write_tiny_crate(&p);
+    common::write_tiny_crate(&p, "GEN");
     assert_success(&p.run(&["materialise"]), "materialise");
     let mut gen = 0;
     for step in STEPS {

@@ -350,6 +350,23 @@ pub fn write_zlib_crate(p: &Project, name: &str) {
     p.write("src/main.rs", ZLIB_CRATE_MAIN);
 }
 
+/// One crate, no dependencies, whose binary `tiny` prints the environment
+/// variable `var` as it was when it was compiled (`env!`).
+pub fn write_tiny_crate(p: &Project, var: &str) {
+    p.write(
+        "Cargo.toml",
+        "[package]\nname = \"tiny\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+    );
+    p.write(
+        "Cargo.lock",
+        "version = 4\n\n[[package]]\nname = \"tiny\"\nversion = \"0.1.0\"\n",
+    );
+    p.write(
+        "src/main.rs",
+        &format!("fn main() {{ println!(\"{{}}\", env!(\"{var}\")); }}\n"),
+    );
+}
+
 pub fn which_in(tool: &str, path: &str) -> Option<PathBuf> {
     std::env::split_paths(path)
         .map(|d| d.join(tool))
