@@ -88,19 +88,6 @@ fn generate() -> Vec<(String, String)> {
     vars
 }
 
-/// `env -0` output as a map.
-fn parse_env0(bytes: &[u8]) -> BTreeMap<String, String> {
-    bytes
-        .split(|b| *b == 0)
-        .filter(|e| !e.is_empty())
-        .filter_map(|e| {
-            let text = String::from_utf8(e.to_vec()).ok()?;
-            let (k, v) = text.split_once('=')?;
-            Some((k.to_owned(), v.to_owned()))
-        })
-        .collect()
-}
-
 /// `$GITHUB_ENV` as the Actions runner reads it: `NAME=value` lines and
 /// `NAME<<DELIMITER` … `DELIMITER` blocks, lines split on `\n`.
 fn parse_github_env(text: &str) -> BTreeMap<String, String> {
@@ -151,25 +138,8 @@ fn every_generated_value_survives_every_export_format_and_runs_nothing() {
     assert_success(&p.run(&["materialise"]), "materialise");
     let mut checked = 0;
     checked += compare("json", &p.env_json(), &vars);
-    let bin = env!("CARGO_BIN_EXE_crate-env");
-    let shells = [
-        (
-            "bash",
-            format!("eval \"$('{bin}' env print --format bash)\" && env -0"),
-        ),
-        (
-            "zsh",
-            format!("eval \"$('{bin}' env print --format zsh)\" && env -0"),
-        ),
-        (
-            "fish",
-            format!("'{bin}' env print --format fish | source; and env -0"),
-        ),
-    ];
-    for (shell, script) in shells {
-        let out = p.command(shell).arg("-c").arg(&script).output().unwrap();
-        assert_success(&out, shell);
-        checked += compare(shell, &parse_env0(&out.stdout), &vars);
+    for (shell, loaded) in common::env_loaded_by_real_shells(&p) {
+        checked += compare(shell, &loaded, &vars);
     }
     let gh_env = p.home.join("github_env");
     let gh_path = p.home.join("github_path");

@@ -209,17 +209,6 @@ const NASTY: &[(&str, &str)] = &[
     ("EMPTY", ""),
 ];
 
-fn parse_env0(bytes: &[u8]) -> std::collections::BTreeMap<String, String> {
-    bytes
-        .split(|b| *b == 0)
-        .filter_map(|kv| {
-            let kv = String::from_utf8_lossy(kv);
-            kv.split_once('=')
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-        })
-        .collect()
-}
-
 #[test]
 fn env_print_sourced_by_real_shells_matches_json() {
     let env_attrs: String = NASTY
@@ -238,25 +227,7 @@ fn env_print_sourced_by_real_shells_matches_json() {
             "json value of {k}"
         );
     }
-    let bin = env!("CARGO_BIN_EXE_crate-env");
-    let scripts = [
-        (
-            "bash",
-            format!("eval \"$('{bin}' env print --format bash)\" && env -0"),
-        ),
-        (
-            "zsh",
-            format!("eval \"$('{bin}' env print --format zsh)\" && env -0"),
-        ),
-        (
-            "fish",
-            format!("'{bin}' env print --format fish | source; and env -0"),
-        ),
-    ];
-    for (shell, script) in scripts {
-        let out = p.command(shell).arg("-c").arg(&script).output().unwrap();
-        assert_success(&out, shell);
-        let got = parse_env0(&out.stdout);
+    for (shell, got) in common::env_loaded_by_real_shells(&p) {
         for (k, v) in &expected {
             assert_eq!(got.get(k), Some(v), "{shell}: variable {k}");
         }

@@ -367,6 +367,46 @@ pub fn write_tiny_crate(p: &Project, var: &str) {
     );
 }
 
+/// `crate-env env print --format SHELL` loaded by bash, zsh and fish
+/// (`eval` / `source`), and the environment each shell then has (`env -0`).
+pub fn env_loaded_by_real_shells(p: &Project) -> Vec<(&'static str, BTreeMap<String, String>)> {
+    let bin = env!("CARGO_BIN_EXE_crate-env");
+    let scripts = [
+        (
+            "bash",
+            format!("eval \"$('{bin}' env print --format bash)\" && env -0"),
+        ),
+        (
+            "zsh",
+            format!("eval \"$('{bin}' env print --format zsh)\" && env -0"),
+        ),
+        (
+            "fish",
+            format!("'{bin}' env print --format fish | source; and env -0"),
+        ),
+    ];
+    scripts
+        .into_iter()
+        .map(|(shell, script)| {
+            let out = p.command(shell).arg("-c").arg(&script).output().unwrap();
+            assert_success(&out, shell);
+            (shell, parse_env0(&out.stdout))
+        })
+        .collect()
+}
+
+/// `env -0` output: NAME=value entries separated by NUL bytes.
+fn parse_env0(bytes: &[u8]) -> BTreeMap<String, String> {
+    bytes
+        .split(|b| *b == 0)
+        .filter_map(|kv| {
+            let kv = String::from_utf8_lossy(kv);
+            kv.split_once('=')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+        })
+        .collect()
+}
+
 pub fn which_in(tool: &str, path: &str) -> Option<PathBuf> {
     std::env::split_paths(path)
         .map(|d| d.join(tool))
